@@ -1,0 +1,56 @@
+# The two commands that always work on a fresh machine: `make preview STACK=<stack>` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK ?= platform-dev
+# Extra arguments for preflight, e.g. make preview STACK=platform-prod ARGS="--format markdown"
+ARGS ?=
+
+.PHONY: help venv preview preview-all test lint typecheck bench docs lock clean
+
+help:
+	@echo "make preview STACK=<stack>   offline preview of a stack with the policy packs enforced"
+	@echo "make test                    lint, type check and the whole test suite (what CI runs)"
+	@echo "make lint | typecheck | bench | docs | lock | clean"
+
+# The virtual environment is rebuilt whenever a pinned file changes.
+$(VENV)/.installed: requirements.txt requirements.lock pyproject.toml standards/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+preview: venv
+	$(PY) -m preflight $(STACK) $(ARGS)
+
+preview-all: venv
+	$(PY) -m preflight --all $(ARGS)
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: venv
+	$(PY) -m mypy infra preflight audit standards/aiplatform_standards policy_packs/ai-guardrails/ai_guardrails tools
+
+test: lint typecheck
+	$(PY) -m pytest -n 2 --dist loadfile
+
+bench: venv
+	$(PY) -m preflight.bench
+
+docs: venv
+	$(PY) -m tools.gen_docs
+
+# Re-resolve the pinned set from pyproject.toml (needs the registries).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --disable-pip-version-check ".[dev]" ./standards
+	{ echo "# The whole resolved dependency set, pinned. Regenerate with: make lock"; \
+	  .lock-venv/bin/pip freeze --exclude secure-ai-platform --exclude aiplatform-standards; } > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

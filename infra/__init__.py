@@ -1,0 +1,1 @@
+"""The secure-ai-platform Pulumi program (package ``infra``)."""

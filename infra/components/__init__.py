@@ -1,0 +1,1 @@
+"""Components: one ComponentResource per file, typed Args, children parented to the component."""

@@ -1,0 +1,60 @@
+"""Physical names the platform derives from environment, owner and purpose.
+
+One place for every naming rule, so that config validation can prove, before anything is
+created, that every name derived from a tenant fits AWS's limits (DESIGN.md, naming standards),
+and so that the policy pack, the audit and the admission policies can recognise an owner's
+resources by name.
+"""
+
+from __future__ import annotations
+
+from aiplatform_standards import platform
+
+PREFIX: str = platform()["name_prefix"]
+# The longest account id, used to check lengths before the real one is known.
+ACCOUNT_ID_PLACEHOLDER = "123456789012"
+# The longest region on the allowlist, for the same reason.
+REGION_PLACEHOLDER = max(platform()["allowed_regions"], key=len)
+
+
+def kms_alias(environment: str, owner: str, purpose: str) -> str:
+    """``alias/<env>/<owner>/<purpose>`` (DESIGN.md)."""
+    return f"alias/{environment}/{owner}/{purpose}"
+
+
+def role_name(environment: str, owner: str, role: str) -> str:
+    """An IAM role of an owner, e.g. ``aip-prod-fraud-workload``."""
+    return f"{PREFIX}-{environment}-{owner}-{role}"
+
+
+def bucket_name(environment: str, owner: str, purpose: str, account_id: str, region: str) -> str:
+    """A globally unique bucket name, e.g. ``aip-prod-fraud-models-123456789012-us-east-1``."""
+    return f"{PREFIX}-{environment}-{owner}-{purpose}-{account_id}-{region}"
+
+
+def bucket_prefix(environment: str, owner: str | None = None) -> str:
+    """The name prefix shared by an environment's (or one owner's) buckets: what trails select on."""
+    return f"{PREFIX}-{environment}-" + (f"{owner}-" if owner else "")
+
+
+def repository_prefix(environment: str, tenant: str) -> str:
+    """The ECR repository namespace of a tenant, e.g. ``prod/fraud/``; admission allows only it."""
+    return f"{environment}/{tenant}/"
+
+
+def repository_name(environment: str, tenant: str, repository: str) -> str:
+    return f"{repository_prefix(environment, tenant)}{repository}"
+
+
+def cluster_name(environment: str, owner: str | None = None) -> str:
+    """``aip-<env>`` for the shared cluster, ``aip-<env>-<tenant>`` for a single-tenant one."""
+    return f"{PREFIX}-{environment}" + (f"-{owner}" if owner else "")
+
+
+def node_group_name(environment: str, owner: str, pool: str) -> str:
+    return f"{PREFIX}-{environment}-{owner}-{pool}"
+
+
+def namespace(tenant: str) -> str:
+    """A tenant's Kubernetes namespace is its name: the label and the namespace agree."""
+    return tenant
