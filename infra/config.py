@@ -141,6 +141,8 @@ class NetworkConfig(_Model):
     @classmethod
     def _private_cidr(cls, value: str) -> str:
         try:
+            if "/" not in value:
+                raise ValueError(value)
             network = ipaddress.IPv4Network(value)
         except ValueError:
             raise _problem("'{value}' is not an IPv4 CIDR block (use e.g. '10.40.0.0/16')", value=value) from None
@@ -184,6 +186,20 @@ class ClusterConfig(_Model):
             )
         return value
 
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _no_internet_wide_cidr(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            try:
+                network = ipaddress.ip_network(cidr)
+            except ValueError:
+                raise _problem("'{cidr}' is not a CIDR block (use e.g. '203.0.113.0/24')", cidr=cidr) from None
+            if network.prefixlen == 0:
+                raise _problem(
+                    "'{cidr}' opens the API to the internet (list your runners' and VPN's CIDRs instead)", cidr=cidr
+                )
+        return value
+
     @model_validator(mode="after")
     def _public_endpoint_needs_allowlist(self) -> ClusterConfig:
         if self.endpoint_public_access and not self.public_access_cidrs:
@@ -191,13 +207,6 @@ class ClusterConfig(_Model):
                 "endpointPublicAccess true needs publicAccessCidrs (list the CIDRs that may reach "
                 "the API; 0.0.0.0/0 is never allowed)"
             )
-        for cidr in self.public_access_cidrs:
-            try:
-                network = ipaddress.ip_network(cidr)
-            except ValueError:
-                raise _problem("publicAccessCidrs: '{cidr}' is not a CIDR block", cidr=cidr) from None
-            if network.prefixlen == 0:
-                raise _problem("publicAccessCidrs: '{cidr}' opens the API to the internet", cidr=cidr)
         if self.public_access_cidrs and not self.endpoint_public_access:
             raise _problem("publicAccessCidrs is set but endpointPublicAccess is false (remove one)")
         return self
@@ -358,7 +367,7 @@ class Settings(_Model):
         if self.deployment != "account-baseline" and self.roles is None:
             problems.append("roles: required (set the baseline stack's role and boundary ARNs; see README)")
         if problems:
-            raise _problem("; ".join(problems))
+            raise _problem("\n".join(problems))
         return self
 
     @property
@@ -415,9 +424,9 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
         problems = []
         for item in error.errors():
             path = _key_path(tuple(part for part in item["loc"] if part != "__root__"))
-            for message in _message(item).split("; "):
-                # A stack-level rule already names its own key path.
-                problems.append(message if not path or ":" in message.split(" ")[0] else f"{path}: {message}")
+            # A stack-level rule reports several problems, each naming its own key path.
+            for message in _message(item).split("\n"):
+                problems.append(f"{path}: {message}" if path else message)
         raise ConfigError(problems) from None
 
 
