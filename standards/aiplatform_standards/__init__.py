@@ -8,6 +8,7 @@ runs in its own virtual environment under the Pulumi CLI, so this package depend
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -23,6 +24,7 @@ __all__ = [
     "classification_rank",
     "control_ids",
     "controls",
+    "gpu_allowed_families",
     "gpu_instances",
     "platform",
     "taggable_aws_types",
@@ -95,12 +97,26 @@ class GpuInstanceType:
     dedicated_hosts: bool
     nitro_enclaves: bool
     hourly_usd: dict[str, float]
+    price_source: str
+    price_date: dt.date
+
+
+@cache
+def _gpu_document() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(_data("gpu_instances.yaml"))
+    return document
+
+
+@cache
+def gpu_allowed_families() -> dict[str, tuple[str, ...]]:
+    """The GPU families each tier may use by default (a stack may narrow or widen them in config)."""
+    return {tier: tuple(families) for tier, families in _gpu_document()["allowed_families"].items()}
 
 
 @cache
 def gpu_instances() -> dict[str, GpuInstanceType]:
     """Supported GPU instance types by name."""
-    document = yaml.safe_load(_data("gpu_instances.yaml"))
+    document = _gpu_document()
     table: dict[str, GpuInstanceType] = {}
     for name, row in document["instance_types"].items():
         table[name] = GpuInstanceType(
@@ -116,5 +132,7 @@ def gpu_instances() -> dict[str, GpuInstanceType]:
             dedicated_hosts=row["dedicated_hosts"],
             nitro_enclaves=row["nitro_enclaves"],
             hourly_usd=dict(row["on_demand_hourly_usd"]),
+            price_source=row["price_source"],
+            price_date=dt.date.fromisoformat(str(row["price_date"])),
         )
     return table
