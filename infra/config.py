@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -42,8 +43,16 @@ _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _IAM_ROLE_ARN = re.compile(r"^arn:aws[-a-z]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _IAM_POLICY_ARN = re.compile(r"^arn:aws[-a-z]*:iam::\d{12}:policy/[\w+=,.@/-]+$")
 _DOMAIN = re.compile(r"^\.?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
-# The VPC is carved into subnets of prefix + 4 (infra/components/network.py), so /16 to /20.
+# The VPC is carved into 16 subnets of prefix + 4 (subnet_plan below), so /16 to /20.
 _VPC_PREFIXES = range(16, 21)
+_SUBNET_BITS = 4
+# Where each subnet role starts among the 16 blocks; one block per AZ (at most 4). Blocks 12-15
+# stay free for later subnet roles (e.g. dedicated pools' own subnets).
+_SUBNET_ROLE_OFFSETS = {"private": 0, "firewall": 4, "public": 8}
+# Addresses AWS reserves in every subnet.
+_AWS_RESERVED_ADDRESSES = 5
+# Addresses a private subnet keeps for nodes and system pods beyond the tenants' pod quotas.
+_SYSTEM_ADDRESSES_PER_SUBNET = 64
 
 
 class ConfigError(Exception):
@@ -127,6 +136,11 @@ class EgressConfig(_Model):
     def _allowlist_needs_firewall(self) -> EgressConfig:
         if self.allowed_domains and self.mode != "firewall":
             raise _problem("allowedDomains needs mode 'firewall' (mode 'none' allows no internet egress at all)")
+        if self.mode == "firewall" and not self.allowed_domains:
+            raise _problem(
+                "mode 'firewall' needs allowedDomains (list the domains workloads may reach, "
+                "or use mode 'none' for no internet egress)"
+            )
         return self
 
 
@@ -210,6 +224,40 @@ class ClusterConfig(_Model):
         if self.public_access_cidrs and not self.endpoint_public_access:
             raise _problem("publicAccessCidrs is set but endpointPublicAccess is false (remove one)")
         return self
+
+
+@dataclass(frozen=True)
+class SubnetPlan:
+    """The VPC's subnets by role, one CIDR per AZ in AZ order."""
+
+    private: tuple[str, ...]
+    firewall: tuple[str, ...]
+    public: tuple[str, ...]
+
+    @property
+    def private_addresses(self) -> int:
+        """Addresses usable in one private subnet."""
+        return ipaddress.IPv4Network(self.private[0]).num_addresses - _AWS_RESERVED_ADDRESSES
+
+
+def subnet_plan(cidr: str, az_count: int, egress_mode: EgressMode) -> SubnetPlan:
+    """The one deterministic subnet plan: block ``offset(role) + az`` of the VPC's prefix+4 blocks.
+
+    Workload (private) subnets always exist; with egress through the firewall, each AZ also gets a
+    firewall subnet and a public subnet for its NAT gateway. A block never moves when the egress
+    mode changes, so switching modes adds subnets without replacing the workload ones.
+    """
+    blocks = list(ipaddress.IPv4Network(cidr).subnets(prefixlen_diff=_SUBNET_BITS))
+
+    def role(name: str) -> tuple[str, ...]:
+        return tuple(str(blocks[_SUBNET_ROLE_OFFSETS[name] + az]) for az in range(az_count))
+
+    firewalled = egress_mode == "firewall"
+    return SubnetPlan(
+        private=role("private"),
+        firewall=role("firewall") if firewalled else (),
+        public=role("public") if firewalled else (),
+    )
 
 
 def _positive(value: float, unit: str) -> float:
@@ -331,6 +379,230 @@ def max_tenant_name_length() -> int:
     return length
 
 
+# --- account baseline (deployment account-baseline; infra/deployments/account_baseline.py) ---
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+# Who may be trusted to assume the human roles: an account (its root: IAM principals there whose own
+# policies allow it), or one IAM role or user. Never a wildcard.
+_TRUSTED_PRINCIPAL = re.compile(r"^arn:aws[-a-z]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$")
+_GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$")
+# A git branch name or glob ('release/*'); a pattern must name something before its first '*'.
+_BRANCH_PATTERN = re.compile(r"^[A-Za-z0-9._-][A-Za-z0-9._/*-]*$")
+_BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9.-]{2,62}$")
+_ECR_PREFIX = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+_PULL_THROUGH_SECRET = re.compile(r"^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ecr-pullthroughcache/.+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+
+# The upstream registries ECR pull-through cache supports that the platform approves, with their URL
+# and whether ECR needs a Secrets Manager credential for them (infra/components/registry_baseline.py).
+UPSTREAM_REGISTRIES: dict[str, tuple[str, bool]] = {
+    "ecr-public": ("public.ecr.aws", False),
+    "k8s": ("registry.k8s.io", False),
+    "quay": ("quay.io", False),
+    "docker-hub": ("registry-1.docker.io", True),
+    "github-container-registry": ("ghcr.io", True),
+    "gitlab-container-registry": ("registry.gitlab.com", True),
+}
+Upstream = Literal["ecr-public", "k8s", "quay", "docker-hub", "github-container-registry", "gitlab-container-registry"]
+ObjectLockMode = Literal["GOVERNANCE", "COMPLIANCE"]
+# CloudTrail log objects are locked for this long by default; COMPLIANCE in prod cannot be shortened.
+_LOCK_DEFAULTS: dict[str, tuple[ObjectLockMode, int]] = {
+    "dev": ("GOVERNANCE", 90),
+    "staging": ("GOVERNANCE", 180),
+    "prod": ("COMPLIANCE", 365),
+}
+_MFA_AGE_SECONDS = range(300, 43_201)
+
+
+def _trusted_principal(value: str) -> str:
+    if not _TRUSTED_PRINCIPAL.match(value):
+        raise _problem(
+            "'{value}' is not an account root, IAM role or IAM user ARN (use e.g. "
+            "arn:aws:iam::111122223333:root or arn:aws:iam::111122223333:role/Admins; no wildcards)",
+            value=value,
+        )
+    return value
+
+
+class GithubTrust(_Model):
+    """Which GitHub Actions workflows may assume a CI role: one repository, some branches."""
+
+    repository: str
+    branches: tuple[str, ...] = ("main",)
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        if not _GITHUB_REPOSITORY.match(value):
+            raise _problem("'{value}' is not a GitHub repository (use '<owner>/<name>', no wildcards)", value=value)
+        return value
+
+    @field_validator("branches")
+    @classmethod
+    def _branches(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise _problem("no branches (name at least one, e.g. 'main')")
+        for branch in value:
+            if not _BRANCH_PATTERN.match(branch) or "**" in branch:
+                raise _problem(
+                    "'{branch}' is not a branch name or pattern (use e.g. 'main' or 'release/*'; a pattern "
+                    "may not start with '*': it would admit every branch anyone can push)",
+                    branch=branch,
+                )
+        return value
+
+
+class PullThroughCache(_Model):
+    """One ECR pull-through cache rule for an approved upstream registry."""
+
+    upstream: Upstream
+    prefix: str | None = None
+    credential_arn: str | None = None
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        if value is not None and (not 2 <= len(value) <= 30 or not _ECR_PREFIX.match(value)):
+            raise _problem(
+                "'{value}' is not an ECR repository prefix (2 to 30 lowercase letters, digits, '.', '_', '-')",
+                value=value,
+            )
+        if value in _STANDARDS["environments"]:
+            raise _problem("'{value}' is the namespace of tenant repositories (choose another prefix)", value=value)
+        return value
+
+    @model_validator(mode="after")
+    def _credential(self) -> PullThroughCache:
+        needs = UPSTREAM_REGISTRIES[self.upstream][1]
+        if needs and self.credential_arn is None:
+            raise _problem(
+                "upstream '{upstream}' needs credentialArn (a Secrets Manager secret named ecr-pullthroughcache/…)",
+                upstream=self.upstream,
+            )
+        if not needs and self.credential_arn is not None:
+            raise _problem("upstream '{upstream}' takes no credentialArn (remove it)", upstream=self.upstream)
+        if self.credential_arn is not None and not _PULL_THROUGH_SECRET.match(self.credential_arn):
+            raise _problem(
+                "credentialArn '{value}' is not a Secrets Manager secret ARN whose name starts with "
+                "ecr-pullthroughcache/ (ECR reads only such secrets)",
+                value=self.credential_arn,
+            )
+        return self
+
+    @property
+    def repository_prefix(self) -> str:
+        return self.prefix or self.upstream
+
+    @property
+    def upstream_url(self) -> str:
+        return UPSTREAM_REGISTRIES[self.upstream][0]
+
+
+class BaselineConfig(_Model):
+    """What the account baseline needs to know; every default is the secure one."""
+
+    account_id: str
+    deployer: GithubTrust
+    ci: GithubTrust | None = None
+    human_principals: tuple[str, ...] = ()
+    break_glass_principals: tuple[str, ...] = ()
+    mfa_max_age_seconds: int = 3600
+    pull_through_caches: tuple[PullThroughCache, ...] = (PullThroughCache(upstream="ecr-public"),)
+    data_event_bucket_prefixes: tuple[str, ...] | None = None
+    object_lock_mode: ObjectLockMode | None = None
+    object_lock_days: int | None = None
+    alert_emails: tuple[str, ...] = ()
+
+    @field_validator("account_id")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        if not _ACCOUNT_ID.match(value):
+            raise _problem("'{value}' is not an AWS account id (12 digits, quoted in YAML)", value=value)
+        return value
+
+    @field_validator("human_principals", "break_glass_principals")
+    @classmethod
+    def _principals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for principal in value:
+            _trusted_principal(principal)
+        return value
+
+    @field_validator("mfa_max_age_seconds")
+    @classmethod
+    def _mfa_age(cls, value: int) -> int:
+        if value not in _MFA_AGE_SECONDS:
+            raise _problem("{value} is not between 300 and 43200 seconds", value=value)
+        return value
+
+    @field_validator("data_event_bucket_prefixes")
+    @classmethod
+    def _bucket_prefixes(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return value
+        if not value:
+            raise _problem(
+                "empty (omit the key for the environment's bucket prefix; model and dataset buckets need data events)"
+            )
+        for prefix in value:
+            if not _BUCKET_PREFIX.match(prefix):
+                raise _problem(
+                    "'{prefix}' is not a bucket name prefix (at least 3 lowercase letters, digits, '.', '-')",
+                    prefix=prefix,
+                )
+        return value
+
+    @field_validator("object_lock_days")
+    @classmethod
+    def _lock_days(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 3650:
+            raise _problem("{value} is not between 1 and 3650 days", value=value)
+        return value
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for email in value:
+            if not _EMAIL.match(email):
+                raise _problem("'{email}' is not an email address", email=email)
+        return value
+
+    @model_validator(mode="after")
+    def _unique_cache_prefixes(self) -> BaselineConfig:
+        prefixes = [cache.repository_prefix for cache in self.pull_through_caches]
+        repeated = sorted({prefix for prefix in prefixes if prefixes.count(prefix) > 1})
+        if repeated:
+            raise _problem(
+                "pullThroughCaches: prefix {repeated} is used twice (prefixes are unique per account and region)",
+                repeated=", ".join(repeated),
+            )
+        return self
+
+    @property
+    def ci_trust(self) -> GithubTrust:
+        """The CI push role's workflows: the deployer's unless set."""
+        return self.ci or self.deployer
+
+    def account_root(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:root"
+
+    def trusted_humans(self) -> tuple[str, ...]:
+        """Who may assume platform-admin: the listed principals, or this account's IAM principals."""
+        return self.human_principals or (self.account_root(),)
+
+    def trusted_break_glass(self) -> tuple[str, ...]:
+        return self.break_glass_principals or self.trusted_humans()
+
+    def data_event_prefixes(self, environment: str) -> tuple[str, ...]:
+        """Bucket name prefixes whose object events the trail records: the environment's buckets by default."""
+        return self.data_event_bucket_prefixes or (naming.bucket_prefix(environment),)
+
+    def lock_mode(self, environment: str) -> ObjectLockMode:
+        return self.object_lock_mode or _LOCK_DEFAULTS[environment][0]
+
+    def lock_days(self, environment: str) -> int:
+        return self.object_lock_days or _LOCK_DEFAULTS[environment][1]
+
+
 class Settings(_Model):
     """One stack's whole config."""
 
@@ -343,6 +615,7 @@ class Settings(_Model):
     network: NetworkConfig = NetworkConfig()
     cluster: ClusterConfig = ClusterConfig()
     tenants: tuple[Tenant, ...] = ()
+    baseline: BaselineConfig | None = None
 
     @field_validator("region")
     @classmethod
@@ -366,9 +639,57 @@ class Settings(_Model):
             seen.add(tenant.name)
         if self.deployment != "account-baseline" and self.roles is None:
             problems.append("roles: required (set the baseline stack's role and boundary ARNs; see README)")
+        if self.deployment == "account-baseline" and self.baseline is None:
+            problems.append("baseline: required (set at least accountId and deployer.repository; see Pulumi.yaml)")
+        if self.deployment != "account-baseline" and self.baseline is not None:
+            problems.append("baseline: only the account-baseline deployment reads it (remove it from this stack)")
+        problems.extend(self._role_account_problems())
+        problems.extend(self._address_capacity_problems())
         if problems:
             raise _problem("\n".join(problems))
         return self
+
+    def _role_account_problems(self) -> list[str]:
+        if self.roles is None:
+            return []
+        accounts = {_arn_account(arn) for arn in self.roles.model_dump().values()}
+        if len(accounts) > 1:
+            return [
+                f"roles: the ARNs name accounts {', '.join(sorted(accounts))} (every role and the boundary "
+                "come from this account's baseline stack)"
+            ]
+        return []
+
+    def _address_capacity_problems(self) -> list[str]:
+        per_subnet = self.subnets.private_addresses - _SYSTEM_ADDRESSES_PER_SUBNET
+        available = self.az_count * per_subnet
+        pods = sum(tenant.quotas.pods for tenant in self.tenants)
+        if pods > available:
+            return [
+                f"network.cidr: '{self.network.cidr}' leaves {available} pod addresses in its "
+                f"{self.az_count} private subnets, fewer than the tenants' {pods} pods (use a larger "
+                "block or lower quotas.pods)"
+            ]
+        return []
+
+    @property
+    def account_id(self) -> str:
+        """The AWS account of the stack: the baseline's roles live in it (validated to agree)."""
+        return _arn_account(self.required_roles.deployer)
+
+    @property
+    def partition(self) -> str:
+        return self.required_roles.deployer.split(":")[1]
+
+    @property
+    def subnets(self) -> SubnetPlan:
+        """This stack's subnet plan."""
+        return subnet_plan(self.network.cidr, self.az_count, self.network.egress.mode)
+
+    @property
+    def log_retention_days(self) -> int:
+        """CloudWatch retention of the platform's log groups: a year in prod, 90 days elsewhere."""
+        return 365 if self.environment == "prod" else 90
 
     @property
     def az_count(self) -> int:
@@ -393,6 +714,10 @@ class Settings(_Model):
         if not self.tenants:
             return "internal"
         return max((tenant.data_classification for tenant in self.tenants), key=order.index)
+
+
+def _arn_account(arn: str) -> str:
+    return arn.split(":")[4]
 
 
 def _key_path(location: tuple[int | str, ...]) -> str:
@@ -430,7 +755,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
         raise ConfigError(problems) from None
 
 
-_KEYS = ("environment", "deployment", "costCenter", "contact", "roles", "network", "cluster", "tenants")
+_KEYS = ("environment", "deployment", "costCenter", "contact", "roles", "network", "cluster", "tenants", "baseline")
 
 
 def load_settings() -> Settings:

@@ -58,3 +58,23 @@ def node_group_name(environment: str, owner: str, pool: str) -> str:
 def namespace(tenant: str) -> str:
     """A tenant's Kubernetes namespace is its name: the label and the namespace agree."""
     return tenant
+
+
+def log_group_prefix(environment: str, owner: str) -> str:
+    """The CloudWatch log group namespace of an owner; its logs key encrypts only groups below it."""
+    return f"/{PREFIX}/{environment}/{owner}/"
+
+
+def log_group_name(environment: str, owner: str, purpose: str) -> str:
+    """e.g. ``/aip/prod/platform/vpc-flow-logs``."""
+    return f"{log_group_prefix(environment, owner)}{purpose}"
+
+
+def budget_name(environment: str, tenant: str) -> str:
+    """A tenant's monthly cost budget, e.g. ``aip-prod-fraud``."""
+    return f"{PREFIX}-{environment}-{tenant}"
+
+
+def resource_name(environment: str, owner: str, purpose: str) -> str:
+    """Any other named resource of an owner, e.g. ``aip-prod-platform-budget-alerts`` (SNS topic)."""
+    return f"{PREFIX}-{environment}-{owner}-{purpose}"

@@ -1,0 +1,234 @@
+"""KeyRing: one customer-managed KMS key per (environment, owner, purpose) (CONTROLS KMS-1..5).
+
+Each key's policy has, and only has:
+
+- ``AccountAdministration``: the account root may administer the key (policy, rotation, aliases,
+  deletion) but not use it, and may not create grants: cryptographic use stays with the named
+  principals below instead of every IAM principal the account's policies allow.
+- ``BreakGlass``: the platform's break-glass role, with every action.
+- ``OwnerUseThroughAwsServices``: the owner's roles, only through the AWS service the purpose
+  belongs to (``kms:ViaService``) and only from this account (``kms:CallerAccount``).
+- ``DeployerGrantsForAwsResources`` (cluster-secrets, registry): EKS and ECR create a grant on the
+  key when the deployer creates a cluster or repository; only grants for AWS resources.
+- the AWS services the purpose needs, each under a restricting condition: CloudWatch Logs for
+  ``logs`` (the log group ARN in the encryption context, limited to the owner's log groups), the
+  Auto Scaling service-linked role for ``volumes`` (through EC2; grants only for AWS resources),
+  and AWS Budgets for the platform's ``logs`` key when it encrypts the budget alert topic.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+from aiplatform_standards import platform
+
+from infra import iam, naming
+from infra.config import Settings
+
+TYPE = "secure-ai-platform:key_ring:KeyRing"
+
+_KMS = platform()["kms"]
+PURPOSES: tuple[str, ...] = tuple(_KMS["purposes"])
+
+# The AWS service through which the owner's roles use each purpose's key.
+VIA_SERVICE = {
+    "cluster-secrets": "eks",
+    "volumes": "ec2",
+    "registry": "ecr",
+    "models": "s3",
+    "data": "s3",
+    "logs": "logs",
+}
+# Purposes whose service creates a grant, with the deployer's permissions, when the deployer
+# creates the resource that uses the key (an EKS cluster, an ECR repository).
+GRANT_PURPOSES = frozenset({"cluster-secrets", "registry"})
+
+ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:Describe*",
+    "kms:Disable*",
+    "kms:Enable*",
+    "kms:Get*",
+    "kms:List*",
+    "kms:PutKeyPolicy",
+    "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:Update*",
+)
+USE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*")
+GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
+LOGS_ACTIONS = ("kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*")
+BUDGETS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
+
+AUTOSCALING_ROLE = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+
+
+@dataclass
+class KeyRingArgs:
+    """Which owner's keys, for which purposes, used by which of the owner's roles."""
+
+    settings: Settings
+    owner: str
+    purposes: Sequence[str]
+    # The owner's roles that use the keys through AWS services (e.g. a tenant's workload role).
+    user_role_arns: Sequence[pulumi.Input[str]]
+    # Log group name prefixes beyond the owner's own (naming.log_group_prefix) that the logs key
+    # encrypts, e.g. the EKS control-plane group ``/aws/eks/<cluster>/``.
+    extra_log_group_prefixes: Sequence[str] = field(default_factory=tuple)
+    # The logs key also encrypts the budget alert topic that AWS Budgets publishes to.
+    budget_alerts: bool = False
+
+
+def deletion_window_days(settings: Settings) -> int:
+    return int(_KMS["min_deletion_window_days"][settings.environment])
+
+
+def key_policy_statements(args: KeyRingArgs, purpose: str, users: Sequence[str]) -> list[iam.Statement]:
+    """The complete key policy of one purpose's key, given the resolved ARNs of the owner's roles."""
+    settings = args.settings
+    roles = settings.required_roles
+    account = settings.account_id
+    statements: list[iam.Statement] = [
+        {
+            "Sid": "AccountAdministration",
+            "Effect": "Allow",
+            "Principal": {"AWS": iam.account_root(settings)},
+            "Action": list(ADMIN_ACTIONS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "BreakGlass",
+            "Effect": "Allow",
+            "Principal": {"AWS": roles.break_glass},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+    ]
+    via = iam.regional_service(settings, VIA_SERVICE[purpose])
+    if users:
+        statements.append(
+            {
+                "Sid": "OwnerUseThroughAwsServices",
+                "Effect": "Allow",
+                "Principal": {"AWS": iam.principals(users)},
+                "Action": list(USE_ACTIONS),
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:CallerAccount": account, "kms:ViaService": via}},
+            }
+        )
+    if purpose in GRANT_PURPOSES:
+        statements.append(
+            {
+                "Sid": "DeployerGrantsForAwsResources",
+                "Effect": "Allow",
+                "Principal": {"AWS": roles.deployer},
+                "Action": list(GRANT_ACTIONS),
+                "Resource": "*",
+                "Condition": {
+                    "Bool": {"kms:GrantIsForAWSResource": "true"},
+                    "StringEquals": {"kms:ViaService": via},
+                },
+            }
+        )
+    statements.extend(_service_statements(args, purpose))
+    return statements
+
+
+def _service_statements(args: KeyRingArgs, purpose: str) -> list[iam.Statement]:
+    settings = args.settings
+    account = settings.account_id
+    if purpose == "logs":
+        prefixes = [naming.log_group_prefix(settings.environment, args.owner), *args.extra_log_group_prefixes]
+        arn = f"arn:{settings.partition}:logs:{settings.region}:{account}:log-group:"
+        statements: list[iam.Statement] = [
+            {
+                "Sid": "CloudWatchLogsForOwnerLogGroups",
+                "Effect": "Allow",
+                "Principal": {"Service": iam.regional_service(settings, "logs")},
+                "Action": list(LOGS_ACTIONS),
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": [f"{arn}{p}*" for p in prefixes]}},
+            }
+        ]
+        if args.budget_alerts:
+            statements.append(
+                {
+                    "Sid": "BudgetsPublishToAlertTopic",
+                    "Effect": "Allow",
+                    "Principal": {"Service": iam.service_principal("budgets")},
+                    "Action": list(BUDGETS_ACTIONS),
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                }
+            )
+        return statements
+    if purpose == "volumes":
+        autoscaling = f"arn:{settings.partition}:iam::{account}:role/{AUTOSCALING_ROLE}"
+        via_ec2 = {"kms:CallerAccount": account, "kms:ViaService": iam.regional_service(settings, "ec2")}
+        return [
+            {
+                "Sid": "AutoScalingVolumes",
+                "Effect": "Allow",
+                "Principal": {"AWS": autoscaling},
+                "Action": list(USE_ACTIONS),
+                "Resource": "*",
+                "Condition": {"StringEquals": via_ec2},
+            },
+            {
+                "Sid": "AutoScalingGrantsForVolumes",
+                "Effect": "Allow",
+                "Principal": {"AWS": autoscaling},
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            },
+        ]
+    return []
+
+
+class KeyRing(pulumi.ComponentResource):
+    """An owner's customer-managed keys, one per purpose, each with its alias and key policy."""
+
+    keys: dict[str, aws.kms.Key]
+    aliases: dict[str, aws.kms.Alias]
+    arns: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: KeyRingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        settings = args.settings
+        unknown = sorted(set(args.purposes) - set(PURPOSES))
+        if unknown:
+            raise ValueError(f"KeyRing {name}: unknown purposes {unknown} (use {', '.join(PURPOSES)})")
+        if args.budget_alerts and "logs" not in args.purposes:
+            raise ValueError(f"KeyRing {name}: budget_alerts needs the logs purpose")
+
+        self.keys, self.aliases = {}, {}
+        for purpose in args.purposes:
+            alias = naming.kms_alias(settings.environment, args.owner, purpose)
+            key = aws.kms.Key(
+                f"{name}-{purpose}",
+                description=f"{alias}: {purpose} of {args.owner} in {settings.environment}",
+                key_usage="ENCRYPT_DECRYPT",
+                customer_master_key_spec="SYMMETRIC_DEFAULT",
+                enable_key_rotation=True,
+                rotation_period_in_days=int(_KMS["max_rotation_period_days"]),
+                deletion_window_in_days=deletion_window_days(settings),
+                bypass_policy_lockout_safety_check=False,
+                policy=iam.policy(functools.partial(key_policy_statements, args, purpose), args.user_role_arns),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.keys[purpose] = key
+            self.aliases[purpose] = aws.kms.Alias(
+                f"{name}-{purpose}", name=alias, target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self)
+            )
+        self.arns = {purpose: key.arn for purpose, key in self.keys.items()}
+        self.register_outputs({"arns": self.arns})

@@ -1,0 +1,98 @@
+"""LogBucket: the platform bucket that receives S3 server access logs (CONTROLS REG-7..REG-10).
+
+S3 server access log delivery supports only SSE-S3 default encryption on the destination bucket,
+so this bucket uses AES256 rather than a KMS key. Its policy admits ``logging.s3.amazonaws.com``
+to write, only for source buckets of this account and environment (``aws:SourceAccount``,
+``aws:SourceArn``); reading and deleting logs is denied to every principal but the platform
+admin and break-glass roles; and every request must use TLS. Logs expire after the environment's
+log retention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import iam, naming, s3
+from infra.config import Settings
+from infra.tags import PLATFORM
+
+TYPE = "secure-ai-platform:log_bucket:LogBucket"
+
+READ_ACTIONS = ("s3:DeleteObject*", "s3:GetObject*", "s3:ListBucket*", "s3:RestoreObject")
+NONCURRENT_DAYS = 30
+
+
+@dataclass
+class LogBucketArgs:
+    """The stack whose buckets log here."""
+
+    settings: Settings
+
+
+def log_bucket_policy(settings: Settings, bucket_arn: str) -> list[iam.Statement]:
+    roles = settings.required_roles
+    sources = f"arn:{settings.partition}:s3:::{naming.bucket_prefix(settings.environment)}*"
+    return [
+        s3.deny_insecure_transport(bucket_arn),
+        {
+            "Sid": "S3ServerAccessLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": iam.service_principal("logging.s3")},
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": settings.account_id},
+                "ArnLike": {"aws:SourceArn": sources},
+            },
+        },
+        s3.deny_other_principals(
+            "DenyLogAccessOutsidePlatformOperators", bucket_arn, READ_ACTIONS, [roles.platform_admin, roles.break_glass]
+        ),
+    ]
+
+
+class LogBucket(pulumi.ComponentResource):
+    """The access-log destination of the stack's buckets."""
+
+    bucket: aws.s3.Bucket
+    bucket_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: LogBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        self.bucket = aws.s3.Bucket(
+            name,
+            bucket=naming.bucket_name(
+                settings.environment, PLATFORM, "access-logs", settings.account_id, settings.region
+            ),
+            force_destroy=False,
+            opts=child,
+        )
+        s3.harden(self, name, self.bucket, {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}})
+        aws.s3.BucketLifecycleConfiguration(
+            name,
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "id": "expire-access-logs",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "expiration": {"days": settings.log_retention_days},
+                    "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_DAYS},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+                }
+            ],
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            name,
+            bucket=self.bucket.id,
+            policy=self.bucket.arn.apply(lambda arn: iam.document(log_bucket_policy(settings, arn))),
+            opts=child,
+        )
+        self.bucket_name = self.bucket.bucket
+        self.register_outputs({"bucketName": self.bucket_name})

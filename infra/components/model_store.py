@@ -1,0 +1,113 @@
+"""ModelStore: a tenant's model-artifact bucket (CONTROLS KMS-9, REG-7..REG-11).
+
+SSE-KMS with the tenant's models key and S3 Bucket Keys on; versioning; all four public access
+blocks; ACLs disabled; server access logs to the platform log bucket. The bucket policy:
+
+- ``DenyInsecureTransport``: every request without TLS.
+- ``DenyDataAccessOutsideTenant``: reading, writing, listing and deleting objects by any principal
+  but the tenant's roles and the platform's break-glass role. Bucket configuration stays with the
+  deployer's IAM permissions, so ``pulumi up`` cannot lock itself out.
+- ``DenyObjectsUnderOtherKeys``: uploads that name a KMS key other than the tenant's models key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import iam, naming, s3
+from infra.config import Settings, Tenant
+
+TYPE = "secure-ai-platform:model_store:ModelStore"
+
+DATA_ACTIONS = (
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject*",
+    "s3:GetObject*",
+    "s3:ListBucket*",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject*",
+    "s3:ReplicateObject",
+    "s3:RestoreObject",
+)
+
+
+@dataclass
+class ModelStoreArgs:
+    """Whose bucket, its key, the roles that may use it, and where its access logs go."""
+
+    settings: Settings
+    tenant: Tenant
+    models_key_arn: pulumi.Input[str]
+    tenant_role_arns: Sequence[pulumi.Input[str]]
+    log_bucket_name: pulumi.Input[str]
+
+
+def model_store_policy(
+    settings: Settings, bucket_arn: str, key_arn: str, tenant_roles: Sequence[str]
+) -> list[iam.Statement]:
+    return [
+        s3.deny_insecure_transport(bucket_arn),
+        s3.deny_other_principals(
+            "DenyDataAccessOutsideTenant",
+            bucket_arn,
+            DATA_ACTIONS,
+            [*tenant_roles, settings.required_roles.break_glass],
+        ),
+        {
+            "Sid": "DenyObjectsUnderOtherKeys",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}},
+        },
+    ]
+
+
+class ModelStore(pulumi.ComponentResource):
+    """The tenant's model-artifact bucket with its encryption, policy and access logging."""
+
+    bucket: aws.s3.Bucket
+    bucket_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ModelStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        settings, tenant = args.settings, args.tenant
+        child = pulumi.ResourceOptions(parent=self)
+        bucket_name = naming.bucket_name(
+            settings.environment, tenant.name, "models", settings.account_id, settings.region
+        )
+        self.bucket = aws.s3.Bucket(name, bucket=bucket_name, force_destroy=False, opts=child)
+        s3.harden(
+            self,
+            name,
+            self.bucket,
+            {
+                "apply_server_side_encryption_by_default": {
+                    "sse_algorithm": "aws:kms",
+                    "kms_master_key_id": args.models_key_arn,
+                },
+                "bucket_key_enabled": True,
+            },
+        )
+        aws.s3.BucketLogging(
+            name,
+            bucket=self.bucket.id,
+            target_bucket=args.log_bucket_name,
+            target_prefix=f"{bucket_name}/",
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            name,
+            bucket=self.bucket.id,
+            policy=pulumi.Output.all(self.bucket.arn, args.models_key_arn, *args.tenant_role_arns).apply(
+                lambda values: iam.document(model_store_policy(settings, values[0], values[1], values[2:]))
+            ),
+            opts=child,
+        )
+        self.bucket_name = self.bucket.bucket
+        self.register_outputs({"bucketName": self.bucket_name})

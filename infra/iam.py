@@ -1,0 +1,50 @@
+"""Helpers for the IAM policy documents the components write: key, bucket, repository and topic policies.
+
+Documents are plain JSON built from the component's inputs (``Output.all(...).apply(json.dumps)``),
+not ``aws.iam.getPolicyDocument`` invokes, so that a preview shows them as ordinary inputs that
+the policy pack reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pulumi
+
+from infra.config import Settings
+
+Statement = dict[str, Any]
+
+VERSION = "2012-10-17"
+
+
+def document(statements: Sequence[Mapping[str, Any]]) -> str:
+    return json.dumps({"Version": VERSION, "Statement": list(statements)})
+
+
+def policy(
+    build: Callable[[list[str]], Sequence[Statement]], principals: Sequence[pulumi.Input[str]]
+) -> pulumi.Output[str]:
+    """A policy document whose statements name ``principals`` once they are known."""
+    return pulumi.Output.all(*principals).apply(lambda arns: document(build([str(arn) for arn in arns])))
+
+
+def account_root(settings: Settings) -> str:
+    return f"arn:{settings.partition}:iam::{settings.account_id}:root"
+
+
+def service_principal(service: str) -> str:
+    return f"{service}.amazonaws.com"
+
+
+def regional_service(settings: Settings, service: str) -> str:
+    """The regional endpoint name of a service, as ``kms:ViaService`` and regional principals use it."""
+    return f"{service}.{settings.region}.amazonaws.com"
+
+
+def principals(arns: Sequence[str]) -> str | list[str]:
+    """An ``AWS`` principal value: a single ARN as a string, several as a sorted, de-duplicated list."""
+    unique = sorted(set(arns))
+    return unique[0] if len(unique) == 1 else unique

@@ -1,0 +1,65 @@
+"""The hardening every platform bucket shares (CONTROLS REG-7..REG-11, KMS-9).
+
+Used by the model store and the log bucket components: the public access block with all four
+flags, ACLs disabled (BucketOwnerEnforced), versioning, default encryption, and the bucket policy
+statements both need. pulumi-aws 7's ``aws.s3.Bucket`` is the V2 resource, configured through
+these standalone resources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import iam
+
+
+def harden(
+    parent: pulumi.Resource,
+    name: str,
+    bucket: aws.s3.Bucket,
+    encryption: aws.s3.BucketServerSideEncryptionConfigurationRuleArgsDict,
+) -> None:
+    """Block public access, disable ACLs, version, and encrypt by default with ``encryption``."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    aws.s3.BucketPublicAccessBlock(
+        name,
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts)
+    aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=opts)
+    aws.s3.BucketServerSideEncryptionConfiguration(name, bucket=bucket.id, rules=[encryption], opts=opts)
+
+
+def resources(bucket_arn: str) -> list[str]:
+    return [bucket_arn, f"{bucket_arn}/*"]
+
+
+def deny_insecure_transport(bucket_arn: str) -> iam.Statement:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": resources(bucket_arn),
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def deny_other_principals(sid: str, bucket_arn: str, actions: Sequence[str], allowed: Sequence[str]) -> iam.Statement:
+    """Deny ``actions`` to every IAM principal whose ARN is not in ``allowed``."""
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": list(actions),
+        "Resource": resources(bucket_arn),
+        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": sorted(set(allowed))}},
+    }
