@@ -86,6 +86,16 @@ class KeyRingArgs:
     extra_log_group_prefixes: Sequence[str] = field(default_factory=tuple)
     # The logs key also encrypts the budget alert topic that AWS Budgets publishes to.
     budget_alerts: bool = False
+    # The logs key also encrypts this CloudTrail trail's log files (the account baseline's trail).
+    audit_trail_arn: str | None = None
+    # The logs key also encrypts the security alert topic that EventBridge rules publish to.
+    security_alerts: bool = False
+    # Roles beyond the deployer that create grants for AWS resources through the purpose's service,
+    # e.g. the ECR role that creates pull-through cache repositories (registry key).
+    grant_role_arns: Sequence[str] = field(default_factory=tuple)
+    # What must exist before the keys: KMS rejects a key policy naming a principal that does not
+    # exist yet, and the account baseline creates the roles its key policies name in the same stack.
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
 def deletion_window_days(settings: Settings) -> int:
@@ -130,7 +140,7 @@ def key_policy_statements(args: KeyRingArgs, purpose: str, users: Sequence[str])
             {
                 "Sid": "DeployerGrantsForAwsResources",
                 "Effect": "Allow",
-                "Principal": {"AWS": roles.deployer},
+                "Principal": {"AWS": iam.principals([roles.deployer, *args.grant_role_arns])},
                 "Action": list(GRANT_ACTIONS),
                 "Resource": "*",
                 "Condition": {
@@ -170,6 +180,7 @@ def _service_statements(args: KeyRingArgs, purpose: str) -> list[iam.Statement]:
                     "Condition": {"StringEquals": {"aws:SourceAccount": account}},
                 }
             )
+        statements.extend(_audit_statements(args))
         return statements
     if purpose == "volumes":
         autoscaling = f"arn:{settings.partition}:iam::{account}:role/{AUTOSCALING_ROLE}"
@@ -195,6 +206,49 @@ def _service_statements(args: KeyRingArgs, purpose: str) -> list[iam.Statement]:
     return []
 
 
+def _audit_statements(args: KeyRingArgs) -> list[iam.Statement]:
+    """The account baseline's uses of the platform logs key: its trail and its security alert topic."""
+    account = args.settings.account_id
+    statements: list[iam.Statement] = []
+    if args.audit_trail_arn is not None:
+        cloudtrail = {"Service": iam.service_principal("cloudtrail")}
+        source = {"aws:SourceArn": args.audit_trail_arn}
+        trails = f"arn:{args.settings.partition}:cloudtrail:*:{account}:trail/*"
+        statements += [
+            {
+                "Sid": "CloudTrailEncryptsAuditLogs",
+                "Effect": "Allow",
+                "Principal": cloudtrail,
+                "Action": "kms:GenerateDataKey*",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": source,
+                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": trails},
+                },
+            },
+            {
+                "Sid": "CloudTrailDescribesKey",
+                "Effect": "Allow",
+                "Principal": cloudtrail,
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+                "Condition": {"StringEquals": source},
+            },
+        ]
+    if args.security_alerts:
+        statements.append(
+            {
+                "Sid": "EventBridgePublishesToAlertTopic",
+                "Effect": "Allow",
+                "Principal": {"Service": iam.service_principal("events")},
+                "Action": list(BUDGETS_ACTIONS),
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            }
+        )
+    return statements
+
+
 class KeyRing(pulumi.ComponentResource):
     """An owner's customer-managed keys, one per purpose, each with its alias and key policy."""
 
@@ -208,8 +262,10 @@ class KeyRing(pulumi.ComponentResource):
         unknown = sorted(set(args.purposes) - set(PURPOSES))
         if unknown:
             raise ValueError(f"KeyRing {name}: unknown purposes {unknown} (use {', '.join(PURPOSES)})")
-        if args.budget_alerts and "logs" not in args.purposes:
-            raise ValueError(f"KeyRing {name}: budget_alerts needs the logs purpose")
+        if (args.budget_alerts or args.audit_trail_arn or args.security_alerts) and "logs" not in args.purposes:
+            raise ValueError(
+                f"KeyRing {name}: budget_alerts, audit_trail_arn and security_alerts need the logs purpose"
+            )
 
         self.keys, self.aliases = {}, {}
         for purpose in args.purposes:
@@ -224,7 +280,7 @@ class KeyRing(pulumi.ComponentResource):
                 deletion_window_in_days=deletion_window_days(settings),
                 bypass_policy_lockout_safety_check=False,
                 policy=iam.policy(functools.partial(key_policy_statements, args, purpose), args.user_role_arns),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
             )
             self.keys[purpose] = key
             self.aliases[purpose] = aws.kms.Alias(
