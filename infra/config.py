@@ -637,6 +637,11 @@ class Settings(_Model):
             if tenant.name in seen:
                 problems.append(f"tenants[{index}].name: '{tenant.name}' is used twice (tenant names are unique)")
             seen.add(tenant.name)
+            if self.deployment == "shared-cluster" and tenant.tier == "single-tenant":
+                problems.append(
+                    f"tenants[{index}].tier: 'single-tenant' tenants get a stack of their own (deployment "
+                    f"single-tenant-cluster, stack tenant-{tenant.name}-{self.environment}), not the shared cluster"
+                )
         if self.deployment != "account-baseline" and self.roles is None:
             problems.append("roles: required (set the baseline stack's role and boundary ARNs; see README)")
         if self.deployment == "account-baseline" and self.baseline is None:
