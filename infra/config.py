@@ -760,6 +760,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
         raise ConfigError(problems) from None
 
 
+_SCALAR_KEYS = ("environment", "deployment", "costCenter", "contact")
 _KEYS = ("environment", "deployment", "costCenter", "contact", "roles", "network", "cluster", "tenants", "baseline")
 
 
@@ -768,7 +769,8 @@ def load_settings() -> Settings:
     config = pulumi.Config(PROJECT)
     raw: dict[str, Any] = {}
     for key in _KEYS:
-        value = config.get_object(key)
+        # Plain strings are not JSON: only structured keys are read as objects.
+        value = config.get(key) if key in _SCALAR_KEYS else config.get_object(key)
         if value is not None:
             raw[key] = value
     region = pulumi.Config("aws").get("region")
