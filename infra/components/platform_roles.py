@@ -1,0 +1,748 @@
+"""PlatformRoles: the account's platform roles and the two permissions boundaries (CONTROLS IAM-2..4).
+
+Every platform stack relies on roles it must not create itself. This component creates them once
+per account, each with a trust policy scoped to who may assume it and a permissions boundary:
+
+- ``platform-admin`` (humans, MFA): deploys the account baseline; ``AdministratorAccess``.
+- ``break-glass`` (humans, MFA): emergency access; ``AdministratorAccess``; its use raises an
+  alert (infra.components.security_alerts).
+- ``deployer`` (GitHub Actions through the account's OIDC provider, one repository and its
+  configured branches): runs ``pulumi up`` for the platform, tenant and host stacks;
+  ``PowerUserAccess`` plus IAM rights limited to the platform stacks' own names, and it may create
+  a role only with the tenant boundary attached.
+- ``ci`` (GitHub Actions, the CI repository's branches): pushes images to tenant repositories.
+- ``audit`` (humans with MFA, or the deployer's workflows): read-only, what the live audit reads.
+
+The boundaries are managed policies:
+
+- the tenant boundary, which every tenant role must carry: no IAM changes, no KMS key
+  administration, keys of this account only, and no access to resources tagged for another
+  tenant (``aws:ResourceTag`` / ``aws:RequestTag`` against ``aws:PrincipalTag``);
+- the platform boundary, carried by every role of the baseline: no long-lived IAM credentials,
+  keys of this account only, audit evidence (trail, log bucket and group, detector, analyzers,
+  the break-glass alarm) never destroyed by anyone, and the baseline changed only by
+  platform-admin or break-glass.
+
+Neither boundary grants anything: a boundary caps what identity policies grant. Both are written
+as ``Allow`` of everything outside a few services (``NotAction``) plus scoped statements and
+explicit denies, so that no statement allows ``*`` on ``*`` or a whole service (IAM-2) and no
+statement allows ``kms:Decrypt`` on ``*`` (KMS-4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import iam, naming
+from infra.config import BaselineConfig, GithubTrust, Settings
+from infra.config import PlatformRoles as RoleArns
+from infra.tags import PLATFORM
+
+TYPE = "secure-ai-platform:platform_roles:PlatformRoles"
+
+# The baseline's roles and policies live under their own IAM path, so that the deployer's IAM
+# rights (``role/aip-<env>-*``) never reach them.
+PATH = "/aip-baseline/"
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_AUDIENCE = "sts.amazonaws.com"
+SESSION_SECONDS = 3600
+TENANT_TAG = "aiplatform:tenant"
+
+ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+POWER_USER_ACCESS = "arn:aws:iam::aws:policy/PowerUserAccess"
+
+ROLES = ("platform-admin", "break-glass", "deployer", "ci", "audit")
+# The role ECR assumes to apply KMS and tags to the repositories a pull-through cache creates. It
+# lives here because the registry key's policy names it, so it must exist before the keys; its
+# permissions, which name the key, are attached by infra.components.registry_baseline.
+ECR_TEMPLATES = "ecr-templates"
+
+# IAM changes a tenant role may never make (every write action of IAM, by verb).
+IAM_WRITE_ACTIONS = (
+    "iam:Add*",
+    "iam:Attach*",
+    "iam:Change*",
+    "iam:Create*",
+    "iam:Deactivate*",
+    "iam:Delete*",
+    "iam:Detach*",
+    "iam:Enable*",
+    "iam:Put*",
+    "iam:Remove*",
+    "iam:Reset*",
+    "iam:Resync*",
+    "iam:Set*",
+    "iam:Tag*",
+    "iam:Untag*",
+    "iam:Update*",
+    "iam:Upload*",
+)
+KMS_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:ConnectCustomKeyStore",
+    "kms:CreateAlias",
+    "kms:CreateCustomKeyStore",
+    "kms:CreateKey",
+    "kms:DeleteAlias",
+    "kms:DeleteCustomKeyStore",
+    "kms:DeleteImportedKeyMaterial",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:DisconnectCustomKeyStore",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:ImportKeyMaterial",
+    "kms:PutKeyPolicy",
+    "kms:ReplicateKey",
+    "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateCustomKeyStore",
+    "kms:UpdateKeyDescription",
+    "kms:UpdatePrimaryRegion",
+)
+KMS_USE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*")
+# KMS actions that act on the account rather than a key or alias (IAM takes only ``*`` for them).
+KMS_ACCOUNT_ACTIONS = (
+    "kms:ConnectCustomKeyStore",
+    "kms:CreateCustomKeyStore",
+    "kms:CreateKey",
+    "kms:DeleteCustomKeyStore",
+    "kms:DisconnectCustomKeyStore",
+    "kms:GenerateRandom",
+    "kms:ListAliases",
+    "kms:ListKeys",
+    "kms:UpdateCustomKeyStore",
+)
+LONG_LIVED_CREDENTIALS = (
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:CreateServiceSpecificCredential",
+    "iam:CreateUser",
+    "iam:UpdateLoginProfile",
+)
+# Services the platform never manages from an account: the organization and the account itself.
+OUTSIDE_PLATFORM = ("account:*", "organizations:*")
+
+ECR_PUSH_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:DescribeImages",
+    "ecr:DescribeRepositories",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+)
+# What the live audit reads: configuration of every resource type in the control catalog, never data.
+AUDIT_READ_ACTIONS = (
+    "access-analyzer:GetAnalyzer",
+    "access-analyzer:ListAnalyzers",
+    "access-analyzer:ListFindings",
+    "budgets:ViewBudget",
+    "ce:ListCostAllocationTags",
+    "cloudtrail:DescribeTrails",
+    "cloudtrail:GetEventSelectors",
+    "cloudtrail:GetTrailStatus",
+    "cloudtrail:ListTags",
+    "ec2:DescribeFlowLogs",
+    "ec2:DescribeInstances",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVolumes",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcs",
+    "ec2:GetEbsDefaultKmsKeyId",
+    "ec2:GetEbsEncryptionByDefault",
+    "ecr:DescribePullThroughCacheRules",
+    "ecr:DescribeRegistry",
+    "ecr:DescribeRepositories",
+    "ecr:DescribeRepositoryCreationTemplates",
+    "ecr:GetLifecyclePolicy",
+    "ecr:GetRegistryPolicy",
+    "ecr:GetRegistryScanningConfiguration",
+    "ecr:GetRepositoryPolicy",
+    "ecr:ListTagsForResource",
+    "eks:DescribeAccessEntry",
+    "eks:DescribeCluster",
+    "eks:DescribeNodegroup",
+    "eks:DescribePodIdentityAssociation",
+    "eks:ListAccessEntries",
+    "eks:ListAssociatedAccessPolicies",
+    "eks:ListClusters",
+    "eks:ListNodegroups",
+    "eks:ListPodIdentityAssociations",
+    "guardduty:GetDetector",
+    "guardduty:ListDetectors",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "iam:ListRoles",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListKeys",
+    "kms:ListResourceTags",
+    "logs:DescribeLogGroups",
+    "network-firewall:DescribeFirewall",
+    "network-firewall:DescribeRuleGroup",
+    "network-firewall:ListFirewalls",
+    "s3:GetAccountPublicAccessBlock",
+    "s3:GetBucketLogging",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketTagging",
+    "s3:GetBucketVersioning",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:ListAllMyBuckets",
+    "sns:GetTopicAttributes",
+    "tag:GetResources",
+)
+
+
+@dataclass(frozen=True)
+class AuditEvidence:
+    """ARNs of the baseline resources that hold or raise audit evidence (the platform boundary protects them)."""
+
+    trail_arn: str
+    bucket_arn: str
+    log_group_arn: str
+    alert_topic_arn: str
+    alarm_rule_arn: str
+
+
+@dataclass
+class PlatformRolesArgs:
+    """The stack, its baseline config, and the evidence the platform boundary protects."""
+
+    settings: Settings
+    baseline: BaselineConfig
+    evidence: AuditEvidence
+
+
+def role_name(environment: str, role: str) -> str:
+    """e.g. ``aip-prod-platform-deployer``."""
+    return naming.role_name(environment, PLATFORM, role)
+
+
+def role_arn(account_id: str, environment: str, role: str) -> str:
+    return f"arn:aws:iam::{account_id}:role{PATH}{role_name(environment, role)}"
+
+
+def policy_name(environment: str, purpose: str) -> str:
+    """e.g. ``aip-prod-tenant-boundary``."""
+    return f"{naming.PREFIX}-{environment}-{purpose}"
+
+
+def policy_arn(account_id: str, environment: str, purpose: str) -> str:
+    return f"arn:aws:iam::{account_id}:policy{PATH}{policy_name(environment, purpose)}"
+
+
+def github_provider_arn(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}"
+
+
+def baseline_roles(account_id: str, environment: str) -> RoleArns:
+    """What the baseline's outputs will be, known before it is deployed (names are derived)."""
+    return RoleArns(
+        platform_admin=role_arn(account_id, environment, "platform-admin"),
+        break_glass=role_arn(account_id, environment, "break-glass"),
+        deployer=role_arn(account_id, environment, "deployer"),
+        ci=role_arn(account_id, environment, "ci"),
+        tenant_boundary=policy_arn(account_id, environment, "tenant-boundary"),
+    )
+
+
+# --- trust policies ---------------------------------------------------------------------------
+
+
+def ecr_templates_trust(account_id: str) -> iam.Statement:
+    """ECR of this account only (``aws:SourceAccount``)."""
+    return {
+        "Sid": "EcrOfThisAccount",
+        "Effect": "Allow",
+        "Principal": {"Service": iam.service_principal("ecr")},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+    }
+
+
+def human_trust(principals: Sequence[str], mfa_max_age_seconds: int) -> iam.Statement:
+    """Humans, only with MFA used within ``mfa_max_age_seconds``; they may set a source identity."""
+    return {
+        "Sid": "HumansWithRecentMfa",
+        "Effect": "Allow",
+        "Principal": {"AWS": iam.principals(principals)},
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+        "Condition": {
+            "Bool": {"aws:MultiFactorAuthPresent": "true"},
+            "NumericLessThan": {"aws:MultiFactorAuthAge": str(mfa_max_age_seconds)},
+        },
+    }
+
+
+def github_subjects(trust: GithubTrust) -> list[str]:
+    """The ``sub`` claims GitHub issues for workflows on these branches of the repository."""
+    return [f"repo:{trust.repository}:ref:refs/heads/{branch}" for branch in trust.branches]
+
+
+def github_trust(account_id: str, trust: GithubTrust) -> iam.Statement:
+    """GitHub Actions workflows of one repository's branches, through the account's OIDC provider."""
+    return {
+        "Sid": "GithubActionsWorkflows",
+        "Effect": "Allow",
+        "Principal": {"Federated": github_provider_arn(account_id)},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {
+            "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": GITHUB_AUDIENCE},
+            "StringLike": {f"{GITHUB_OIDC_HOST}:sub": github_subjects(trust)},
+        },
+    }
+
+
+def trust_policies(baseline: BaselineConfig) -> dict[str, list[iam.Statement]]:
+    """Each role's complete trust policy."""
+    age = baseline.mfa_max_age_seconds
+    account = baseline.account_id
+    return {
+        "platform-admin": [human_trust(baseline.trusted_humans(), age)],
+        "break-glass": [human_trust(baseline.trusted_break_glass(), age)],
+        "deployer": [github_trust(account, baseline.deployer)],
+        "ci": [github_trust(account, baseline.ci_trust)],
+        "audit": [human_trust(baseline.trusted_humans(), age), github_trust(account, baseline.deployer)],
+        ECR_TEMPLATES: [ecr_templates_trust(account)],
+    }
+
+
+# --- boundaries -------------------------------------------------------------------------------
+
+
+def _account_keys(settings: Settings) -> list[str]:
+    return [f"arn:{settings.partition}:kms:*:{settings.account_id}:key/*"]
+
+
+def tenant_boundary(settings: Settings) -> list[iam.Statement]:
+    """The permissions boundary every tenant role carries (IAM-3)."""
+    own_tenant = f"${{aws:PrincipalTag/{TENANT_TAG}}}"
+    # Roles of the platform itself (tagged tenant=platform) serve every tenant, e.g. a cluster role.
+    other_tenant = {f"aws:PrincipalTag/{TENANT_TAG}": PLATFORM}
+    platform_roles = (
+        f"arn:{settings.partition}:iam::{settings.account_id}:role/{naming.PREFIX}-{settings.environment}-*"
+    )
+    return [
+        {
+            "Sid": "AllowOutsideIdentityAndKeys",
+            "Effect": "Allow",
+            "NotAction": ["iam:*", "kms:*", *OUTSIDE_PLATFORM],
+            "Resource": "*",
+        },
+        {
+            "Sid": "AllowPassingPlatformStackRoles",
+            "Effect": "Allow",
+            "Action": ["iam:GetRole", "iam:PassRole"],
+            "Resource": platform_roles,
+        },
+        {
+            "Sid": "AllowUsingAccountKeys",
+            "Effect": "Allow",
+            "Action": list(KMS_USE_ACTIONS),
+            "Resource": _account_keys(settings),
+        },
+        {
+            "Sid": "AllowGrantsForAwsResources",
+            "Effect": "Allow",
+            "Action": "kms:CreateGrant",
+            "Resource": _account_keys(settings),
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+        {"Sid": "DenyIamChanges", "Effect": "Deny", "Action": list(IAM_WRITE_ACTIONS), "Resource": "*"},
+        {"Sid": "DenyKeyAdministration", "Effect": "Deny", "Action": list(KMS_ADMIN_ACTIONS), "Resource": "*"},
+        {
+            "Sid": "DenyOtherTenantsResources",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {
+                "Null": {f"aws:ResourceTag/{TENANT_TAG}": "false"},
+                "StringNotEquals": {f"aws:ResourceTag/{TENANT_TAG}": own_tenant, **other_tenant},
+            },
+        },
+        {
+            "Sid": "DenyTaggingForOtherTenants",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {
+                "Null": {f"aws:RequestTag/{TENANT_TAG}": "false"},
+                "StringNotEquals": {f"aws:RequestTag/{TENANT_TAG}": own_tenant, **other_tenant},
+            },
+        },
+        {
+            "Sid": "DenyRetaggingTenantResources",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {
+                "Null": {f"aws:ResourceTag/{TENANT_TAG}": "false"},
+                "ForAnyValue:StringEquals": {"aws:TagKeys": [TENANT_TAG]},
+                "StringNotEquals": other_tenant,
+            },
+        },
+    ]
+
+
+def _evidence_resources(settings: Settings, evidence: AuditEvidence) -> dict[str, list[str]]:
+    partition, region, account = settings.partition, settings.region, settings.account_id
+    return {
+        "trail": [evidence.trail_arn],
+        "bucket": [evidence.bucket_arn, f"{evidence.bucket_arn}/*"],
+        "log_group": [evidence.log_group_arn, f"{evidence.log_group_arn}:*"],
+        "detector": [f"arn:{partition}:guardduty:{region}:{account}:detector/*"],
+        "analyzer": [f"arn:{partition}:access-analyzer:{region}:{account}:analyzer/*"],
+        "rule": [evidence.alarm_rule_arn],
+        "topic": [evidence.alert_topic_arn],
+        "baseline_iam": [
+            f"arn:{partition}:iam::{account}:role{PATH}*",
+            f"arn:{partition}:iam::{account}:policy{PATH}*",
+        ],
+    }
+
+
+def platform_boundary(settings: Settings, evidence: AuditEvidence) -> list[iam.Statement]:
+    """The permissions boundary of every role the baseline creates."""
+    resources = _evidence_resources(settings, evidence)
+    operators = [
+        role_arn(settings.account_id, settings.environment, role) for role in ("platform-admin", "break-glass")
+    ]
+    keys = _account_keys(settings)
+    aliases = [f"arn:{settings.partition}:kms:*:{settings.account_id}:alias/*"]
+    return [
+        {
+            "Sid": "AllowOutsideKeysAndLongLivedCredentials",
+            "Effect": "Allow",
+            "NotAction": ["kms:*", *OUTSIDE_PLATFORM, *LONG_LIVED_CREDENTIALS],
+            "Resource": "*",
+        },
+        {
+            "Sid": "AllowAccountKeys",
+            "Effect": "Allow",
+            "Action": sorted(
+                {
+                    *KMS_USE_ACTIONS,
+                    *KMS_ADMIN_ACTIONS,
+                    "kms:CreateGrant",
+                    "kms:Get*",
+                    "kms:ListGrants",
+                    "kms:ListResourceTags",
+                }
+                - set(KMS_ACCOUNT_ACTIONS)
+            ),
+            "Resource": keys + aliases,
+        },
+        {"Sid": "AllowKeyCreation", "Effect": "Allow", "Action": list(KMS_ACCOUNT_ACTIONS), "Resource": "*"},
+        {
+            "Sid": "DenyAuditEvidenceDestruction",
+            "Effect": "Deny",
+            "Action": [
+                "access-analyzer:DeleteAnalyzer",
+                "cloudtrail:DeleteTrail",
+                "cloudtrail:StopLogging",
+                "events:DeleteRule",
+                "events:DisableRule",
+                "events:RemoveTargets",
+                "guardduty:DeleteDetector",
+                "guardduty:DisassociateFromAdministratorAccount",
+                "logs:DeleteLogGroup",
+                "logs:DeleteLogStream",
+                "logs:DeleteRetentionPolicy",
+                "s3:BypassGovernanceRetention",
+                "s3:DeleteBucket",
+                "s3:DeleteBucketPolicy",
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+                "sns:DeleteTopic",
+            ],
+            "Resource": sorted(
+                {
+                    arn
+                    for group in ("trail", "bucket", "log_group", "detector", "analyzer", "rule", "topic")
+                    for arn in resources[group]
+                }
+            ),
+        },
+        {
+            "Sid": "DenyDisablingAccountDefaults",
+            "Effect": "Deny",
+            "Action": ["ec2:DisableEbsEncryptionByDefault", "iam:DeleteRolePermissionsBoundary"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "DenyBaselineChangesOutsideOperators",
+            "Effect": "Deny",
+            "Action": [
+                "cloudtrail:PutEventSelectors",
+                "cloudtrail:PutInsightSelectors",
+                "cloudtrail:UpdateTrail",
+                "events:PutRule",
+                "events:PutTargets",
+                "guardduty:UpdateDetector",
+                "iam:Attach*",
+                "iam:Create*",
+                "iam:Delete*",
+                "iam:Detach*",
+                "iam:Put*",
+                "iam:SetDefaultPolicyVersion",
+                "iam:Tag*",
+                "iam:Untag*",
+                "iam:Update*",
+                "logs:AssociateKmsKey",
+                "logs:DisassociateKmsKey",
+                "logs:PutRetentionPolicy",
+                "s3:PutBucketObjectLockConfiguration",
+                "s3:PutBucketPolicy",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutLifecycleConfiguration",
+                "sns:SetTopicAttributes",
+            ],
+            "Resource": sorted(
+                {
+                    arn
+                    for group in ("trail", "bucket", "log_group", "detector", "rule", "topic", "baseline_iam")
+                    for arn in resources[group]
+                }
+            ),
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": operators}},
+        },
+        {
+            "Sid": "DenyAccountDefaultChangesOutsideOperators",
+            "Effect": "Deny",
+            "Action": [
+                "ce:UpdateCostAllocationTagsStatus",
+                "ec2:ModifyEbsDefaultKmsKeyId",
+                "ec2:ResetEbsDefaultKmsKeyId",
+                "ecr:PutRegistryScanningConfiguration",
+                "s3:PutAccountPublicAccessBlock",
+            ],
+            "Resource": "*",
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": operators}},
+        },
+    ]
+
+
+# --- permissions ------------------------------------------------------------------------------
+
+
+def deployer_permissions(settings: Settings, tenant_boundary_arn: str) -> list[iam.Statement]:
+    """IAM rights beyond PowerUserAccess: only the platform stacks' own names, roles only with the tenant boundary."""
+    partition, account, env = settings.partition, settings.account_id, settings.environment
+    own = f"{naming.PREFIX}-{env}-*"
+    return [
+        {
+            "Sid": "CreateRolesWithTenantBoundary",
+            "Effect": "Allow",
+            "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            "Resource": f"arn:{partition}:iam::{account}:role/{own}",
+            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": tenant_boundary_arn}},
+        },
+        {
+            "Sid": "ManagePlatformStackRoles",
+            "Effect": "Allow",
+            "Action": [
+                "iam:AttachRolePolicy",
+                "iam:DeleteRole",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole",
+                "iam:ListRolePolicies",
+                "iam:ListRoleTags",
+                "iam:PassRole",
+                "iam:PutRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
+            ],
+            "Resource": f"arn:{partition}:iam::{account}:role/{own}",
+        },
+        {
+            "Sid": "ManagePlatformStackPolicies",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreatePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicyVersions",
+                "iam:SetDefaultPolicyVersion",
+                "iam:TagPolicy",
+                "iam:UntagPolicy",
+            ],
+            "Resource": f"arn:{partition}:iam::{account}:policy/{own}",
+        },
+        {
+            "Sid": "ManagePlatformStackInstanceProfiles",
+            "Effect": "Allow",
+            "Action": [
+                "iam:AddRoleToInstanceProfile",
+                "iam:CreateInstanceProfile",
+                "iam:DeleteInstanceProfile",
+                "iam:GetInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:TagInstanceProfile",
+                "iam:UntagInstanceProfile",
+            ],
+            "Resource": f"arn:{partition}:iam::{account}:instance-profile/{own}",
+        },
+        {
+            "Sid": "ManageClusterOidcProviders",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateOpenIDConnectProvider",
+                "iam:DeleteOpenIDConnectProvider",
+                "iam:GetOpenIDConnectProvider",
+                "iam:TagOpenIDConnectProvider",
+                "iam:UntagOpenIDConnectProvider",
+            ],
+            "Resource": f"arn:{partition}:iam::{account}:oidc-provider/oidc.eks.{settings.region}.amazonaws.com/id/*",
+        },
+    ]
+
+
+def ci_permissions(settings: Settings) -> list[iam.Statement]:
+    """Push images to the environment's tenant repositories (``<env>/<tenant>/…``), nothing else (REG-5)."""
+    repositories = (
+        f"arn:{settings.partition}:ecr:{settings.region}:{settings.account_id}:repository/{settings.environment}/*"
+    )
+    return [
+        {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {"Sid": "PushTenantImages", "Effect": "Allow", "Action": list(ECR_PUSH_ACTIONS), "Resource": repositories},
+    ]
+
+
+def audit_permissions() -> list[iam.Statement]:
+    """The live audit's read-only view: configuration, never objects, secrets or log contents."""
+    return [{"Sid": "ReadConfiguration", "Effect": "Allow", "Action": list(AUDIT_READ_ACTIONS), "Resource": "*"}]
+
+
+class PlatformRoles(pulumi.ComponentResource):
+    """The platform's roles, the GitHub OIDC provider, and the tenant and platform boundaries."""
+
+    roles: dict[str, aws.iam.Role]
+    arns: dict[str, pulumi.Output[str]]
+    tenant_boundary: aws.iam.Policy
+    platform_boundary: aws.iam.Policy
+    github_provider: aws.iam.OpenIdConnectProvider
+
+    def __init__(self, name: str, args: PlatformRolesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        settings, baseline = args.settings, args.baseline
+        child = pulumi.ResourceOptions(parent=self)
+        env = settings.environment
+
+        self.tenant_boundary = aws.iam.Policy(
+            f"{name}-tenant-boundary",
+            name=policy_name(env, "tenant-boundary"),
+            path=PATH,
+            description="Permissions boundary of every tenant role: no IAM changes, no key administration, "
+            "no other tenant's resources",
+            policy=iam.document(tenant_boundary(settings)),
+            opts=child,
+        )
+        self.platform_boundary = aws.iam.Policy(
+            f"{name}-platform-boundary",
+            name=policy_name(env, "platform-boundary"),
+            path=PATH,
+            description="Permissions boundary of the baseline's roles: audit evidence is never destroyed, "
+            "the baseline changes only through platform-admin or break-glass",
+            policy=iam.document(platform_boundary(settings, args.evidence)),
+            opts=child,
+        )
+        self.github_provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-github",
+            url=f"https://{GITHUB_OIDC_HOST}",
+            client_id_lists=[GITHUB_AUDIENCE],
+            opts=child,
+        )
+
+        trust = trust_policies(baseline)
+        descriptions = {
+            "platform-admin": "Platform administrators (MFA): deploy the account baseline",
+            "break-glass": "Emergency access (MFA); every use raises a security alert",
+            "deployer": f"GitHub Actions of {baseline.deployer.repository}: pulumi up for the platform stacks",
+            "ci": f"GitHub Actions of {baseline.ci_trust.repository}: push images to tenant repositories",
+            "audit": "Read-only configuration access for the live audit",
+            ECR_TEMPLATES: "ECR applies KMS encryption and tags to pull-through cache repositories",
+        }
+        federated = {"deployer", "ci", "audit"}
+        self.roles = {}
+        for role in (*ROLES, ECR_TEMPLATES):
+            self.roles[role] = aws.iam.Role(
+                f"{name}-{role}",
+                name=role_name(env, role),
+                path=PATH,
+                description=descriptions[role],
+                assume_role_policy=iam.document(trust[role]),
+                permissions_boundary=self.platform_boundary.arn,
+                max_session_duration=SESSION_SECONDS,
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[self.github_provider] if role in federated else []
+                ),
+            )
+
+        for role in ("platform-admin", "break-glass"):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-{role}-administrator",
+                role=self.roles[role].name,
+                policy_arn=ADMINISTRATOR_ACCESS,
+                opts=child,
+            )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-deployer-power-user", role=self.roles["deployer"].name, policy_arn=POWER_USER_ACCESS, opts=child
+        )
+        inline = {
+            "deployer": iam.document(deployer_permissions(settings, settings.required_roles.tenant_boundary)),
+            "ci": iam.document(ci_permissions(settings)),
+            "audit": iam.document(audit_permissions()),
+        }
+        for role, document in inline.items():
+            aws.iam.RolePolicy(
+                f"{name}-{role}",
+                name=f"{role_name(env, role)}-permissions",
+                role=self.roles[role].id,
+                policy=document,
+                opts=child,
+            )
+
+        self.arns = {role: resource.arn for role, resource in self.roles.items()}
+        self.register_outputs(
+            {
+                "roleArns": self.arns,
+                "tenantBoundaryArn": self.tenant_boundary.arn,
+                "platformBoundaryArn": self.platform_boundary.arn,
+            }
+        )

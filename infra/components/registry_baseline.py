@@ -1,0 +1,146 @@
+"""RegistryBaseline: the account's ECR registry settings (CONTROLS REG-1, REG-2, REG-4).
+
+- Registry scanning: enhanced (Amazon Inspector) for every repository, continuously in prod and
+  on push elsewhere.
+- Pull-through cache rules for the approved upstream registries the stack lists
+  (``infra.config.UPSTREAM_REGISTRIES``); their prefixes are unique per account and region,
+  which is why only the baseline owns them.
+- One repository creation template per cache prefix: every repository a cache creates gets the
+  standard tags, KMS encryption with the platform's registry key and a lifecycle policy. Cached
+  repositories stay mutable: a pull-through cache updates tags in place by AWS design (REG-2).
+  ECR applies KMS and tags through a custom role (created with the platform roles), which may only
+  create and tag repositories under the cache prefixes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import iam
+from infra.config import PullThroughCache, Settings
+
+TYPE = "secure-ai-platform:registry_baseline:RegistryBaseline"
+
+UNTAGGED_DAYS = 7
+KEEP_IMAGES = 50
+TEMPLATE_ACTIONS = ("ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource")
+TEMPLATE_KEY_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant")
+
+
+@dataclass
+class RegistryBaselineArgs:
+    """The stack, the registry key, the caches to create, and the tags cached repositories get."""
+
+    settings: Settings
+    registry_key_arn: pulumi.Input[str]
+    # The role ECR assumes for the templates (infra.components.platform_roles, ECR_TEMPLATES).
+    template_role: aws.iam.Role
+    caches: Sequence[PullThroughCache]
+    repository_tags: Mapping[str, str]
+
+
+def scan_frequency(settings: Settings) -> str:
+    return "CONTINUOUS_SCAN" if settings.environment == "prod" else "SCAN_ON_PUSH"
+
+
+def lifecycle_policy() -> dict[str, Any]:
+    """What cached repositories keep: untagged images a week, and the newest images only."""
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": f"Expire untagged images after {UNTAGGED_DAYS} days",
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": UNTAGGED_DAYS,
+                },
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 2,
+                "description": f"Keep the newest {KEEP_IMAGES} images",
+                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": KEEP_IMAGES},
+                "action": {"type": "expire"},
+            },
+        ]
+    }
+
+
+def template_permissions(settings: Settings, caches: Sequence[PullThroughCache], key_arn: str) -> list[iam.Statement]:
+    registry = f"arn:{settings.partition}:ecr:{settings.region}:{settings.account_id}:repository"
+    return [
+        {
+            "Sid": "CreateCachedRepositories",
+            "Effect": "Allow",
+            "Action": list(TEMPLATE_ACTIONS),
+            "Resource": [f"{registry}/{cache.repository_prefix}/*" for cache in caches],
+        },
+        {"Sid": "EncryptWithRegistryKey", "Effect": "Allow", "Action": list(TEMPLATE_KEY_ACTIONS), "Resource": key_arn},
+    ]
+
+
+class RegistryBaseline(pulumi.ComponentResource):
+    """Registry scanning, pull-through cache rules and their repository creation templates."""
+
+    rules: dict[str, aws.ecr.PullThroughCacheRule]
+    templates: dict[str, aws.ecr.RepositoryCreationTemplate]
+
+    def __init__(self, name: str, args: RegistryBaselineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        aws.ecr.RegistryScanningConfiguration(
+            name,
+            scan_type="ENHANCED",
+            rules=[
+                {
+                    "scan_frequency": scan_frequency(settings),
+                    "repository_filters": [{"filter": "*", "filter_type": "WILDCARD"}],
+                }
+            ],
+            opts=child,
+        )
+
+        role = args.template_role
+        permissions = aws.iam.RolePolicy(
+            f"{name}-templates",
+            name="create-cached-repositories",
+            role=role.id,
+            policy=pulumi.Output.from_input(args.registry_key_arn).apply(
+                lambda arn: iam.document(template_permissions(settings, args.caches, arn))
+            ),
+            opts=child,
+        )
+
+        self.rules, self.templates = {}, {}
+        lifecycle = json.dumps(lifecycle_policy())
+        for cache in args.caches:
+            prefix = cache.repository_prefix
+            self.rules[prefix] = aws.ecr.PullThroughCacheRule(
+                f"{name}-{prefix}",
+                ecr_repository_prefix=prefix,
+                upstream_registry_url=cache.upstream_url,
+                credential_arn=cache.credential_arn,
+                opts=child,
+            )
+            self.templates[prefix] = aws.ecr.RepositoryCreationTemplate(
+                f"{name}-{prefix}",
+                prefix=prefix,
+                applied_fors=["PULL_THROUGH_CACHE"],
+                description=f"Repositories the {cache.upstream} pull-through cache creates",
+                custom_role_arn=role.arn,
+                encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.registry_key_arn}],
+                image_tag_mutability="MUTABLE",
+                lifecycle_policy=lifecycle,
+                resource_tags=dict(args.repository_tags),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[permissions]),
+            )
+        self.register_outputs({"cachePrefixes": sorted(self.rules)})

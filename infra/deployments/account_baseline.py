@@ -1,0 +1,126 @@
+"""Deployment ``account-baseline``: what exists once per AWS account and region (stacks ``baseline-<env>``).
+
+In dependency order: the platform roles and the two permissions boundaries (their ARNs are derived
+from the configured account, so key, bucket and topic policies can name them in a first preview);
+the platform's volumes, logs and registry keys, whose policies name those roles; then the account
+defaults (EBS encryption by default with the volumes key, the account public access block,
+cost-allocation tags), the security alert topic with the break-glass alarm, the audit trail,
+threat detection, and the registry settings.
+
+Stack outputs: ``roles``, shaped as the platform stacks' ``secure-ai-platform:roles`` config
+({platformAdmin, breakGlass, deployer, ci, tenantBoundary}); ``auditRoleArn``, ``alertTopicArn``,
+``platformBoundaryArn``, ``trailArn``, ``auditBucketName``, ``pullThroughCachePrefixes`` and
+``keyArns``.
+"""
+
+from __future__ import annotations
+
+import pulumi
+from aiplatform_standards import platform
+
+from infra.components import audit_trail, platform_roles, security_alerts
+from infra.components.account_defaults import AccountDefaults, AccountDefaultsArgs
+from infra.components.audit_trail import AuditTrail, AuditTrailArgs
+from infra.components.key_ring import KeyRing, KeyRingArgs
+from infra.components.platform_roles import AuditEvidence, PlatformRoles, PlatformRolesArgs
+from infra.components.registry_baseline import RegistryBaseline, RegistryBaselineArgs
+from infra.components.security_alerts import SecurityAlerts, SecurityAlertsArgs
+from infra.components.threat_detection import ThreatDetection, ThreatDetectionArgs
+from infra.config import BaselineConfig, ConfigError, Settings
+from infra.tags import PLATFORM, TagScope, standard_tags
+
+PURPOSES = ("volumes", "logs", "registry")
+# Only the keys the platform puts on every resource: AWS refuses to activate a key that has never
+# appeared in billing data, so the optional aiplatform:expires-at is left to the accounts that use it.
+COST_ALLOCATION_TAGS: tuple[str, ...] = tuple(platform()["tags"]["required"])
+
+
+def baseline_settings(settings: Settings) -> tuple[Settings, BaselineConfig]:
+    """The stack's settings with the roles this stack creates, as the platform stacks will read them."""
+    if settings.baseline is None:
+        raise ConfigError(["baseline: required (set at least accountId and deployer.repository; see Pulumi.yaml)"])
+    baseline = settings.baseline
+    roles = platform_roles.baseline_roles(baseline.account_id, settings.environment)
+    return settings.model_copy(update={"roles": roles}), baseline
+
+
+def audit_evidence(stack: Settings) -> AuditEvidence:
+    return AuditEvidence(
+        trail_arn=audit_trail.trail_arn(stack),
+        bucket_arn=audit_trail.bucket_arn(stack),
+        log_group_arn=audit_trail.log_group_arn(stack),
+        alert_topic_arn=security_alerts.topic_arn(stack),
+        alarm_rule_arn=security_alerts.rule_arn(stack),
+    )
+
+
+def build(settings: Settings) -> None:
+    stack, baseline = baseline_settings(settings)
+    env, account = stack.environment, baseline.account_id
+    arns = stack.required_roles
+    audit_role = platform_roles.role_arn(account, env, "audit")
+    template_role = platform_roles.role_arn(account, env, platform_roles.ECR_TEMPLATES)
+
+    roles = PlatformRoles("baseline-roles", PlatformRolesArgs(stack, baseline, audit_evidence(stack)))
+    keys = KeyRing(
+        "baseline-keys",
+        KeyRingArgs(
+            settings=stack,
+            owner=PLATFORM,
+            purposes=PURPOSES,
+            user_role_arns=[template_role],
+            audit_trail_arn=audit_trail.trail_arn(stack),
+            security_alerts=True,
+            grant_role_arns=[template_role],
+            depends_on=[roles],
+        ),
+    )
+    AccountDefaults(
+        "baseline-defaults",
+        AccountDefaultsArgs(volumes_key_arn=keys.arns["volumes"], cost_allocation_tags=COST_ALLOCATION_TAGS),
+    )
+    alerts = SecurityAlerts(
+        "baseline-alerts",
+        SecurityAlertsArgs(stack, keys.arns["logs"], arns.break_glass, baseline.alert_emails),
+    )
+    trail = AuditTrail(
+        "baseline-audit",
+        AuditTrailArgs(
+            settings=stack,
+            logs_key_arn=keys.arns["logs"],
+            platform_boundary_arn=roles.platform_boundary.arn,
+            reader_role_arns=[arns.break_glass, audit_role],
+            data_event_bucket_prefixes=baseline.data_event_prefixes(env),
+            lock_mode=baseline.lock_mode(env),
+            lock_days=baseline.lock_days(env),
+        ),
+    )
+    ThreatDetection("baseline-threats", ThreatDetectionArgs(stack))
+    registry = RegistryBaseline(
+        "baseline-registry",
+        RegistryBaselineArgs(
+            settings=stack,
+            registry_key_arn=keys.arns["registry"],
+            template_role=roles.roles[platform_roles.ECR_TEMPLATES],
+            caches=baseline.pull_through_caches,
+            repository_tags=standard_tags(stack, TagScope.for_platform(stack)),
+        ),
+    )
+
+    pulumi.export(
+        "roles",
+        {
+            "platformAdmin": roles.arns["platform-admin"],
+            "breakGlass": roles.arns["break-glass"],
+            "deployer": roles.arns["deployer"],
+            "ci": roles.arns["ci"],
+            "tenantBoundary": roles.tenant_boundary.arn,
+        },
+    )
+    pulumi.export("auditRoleArn", roles.arns["audit"])
+    pulumi.export("alertTopicArn", alerts.topic_arn)
+    pulumi.export("platformBoundaryArn", roles.platform_boundary.arn)
+    pulumi.export("trailArn", trail.trail.arn)
+    pulumi.export("auditBucketName", trail.bucket.bucket)
+    pulumi.export("pullThroughCachePrefixes", sorted(registry.rules))
+    pulumi.export("keyArns", keys.arns)
