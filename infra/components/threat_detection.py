@@ -58,7 +58,7 @@ class ThreatDetection(pulumi.ComponentResource):
                 detector_id=self.detector.id,
                 name=feature,
                 status="ENABLED",
-                additional_configurations=[{"name": extra, "status": "ENABLED"} for extra in extras],
+                additional_configurations=[{"name": extra, "status": "ENABLED"} for extra in extras] or None,
                 opts=child,
             )
             for feature, extras in FEATURES.items()
