@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -44,29 +45,30 @@ PUSH_ACTIONS = (
 UNTAGGED_DAYS = 7
 TAGGED_IMAGES_KEPT = 200
 
-LIFECYCLE_POLICY = json.dumps(
-    {
+
+def lifecycle_policy(untagged_days: int = UNTAGGED_DAYS, images_kept: int = TAGGED_IMAGES_KEPT) -> dict[str, Any]:
+    """An ECR lifecycle policy: expire untagged images after some days, keep the newest images only."""
+    return {
         "rules": [
             {
                 "rulePriority": 1,
-                "description": f"Expire untagged images after {UNTAGGED_DAYS} days",
+                "description": f"Expire untagged images after {untagged_days} days",
                 "selection": {
                     "tagStatus": "untagged",
                     "countType": "sinceImagePushed",
                     "countUnit": "days",
-                    "countNumber": UNTAGGED_DAYS,
+                    "countNumber": untagged_days,
                 },
                 "action": {"type": "expire"},
             },
             {
                 "rulePriority": 2,
-                "description": f"Keep the newest {TAGGED_IMAGES_KEPT} images",
-                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": TAGGED_IMAGES_KEPT},
+                "description": f"Keep the newest {images_kept} images",
+                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": images_kept},
                 "action": {"type": "expire"},
             },
         ]
     }
-)
 
 
 @dataclass
@@ -135,7 +137,7 @@ class PrivateRegistry(pulumi.ComponentResource):
                 force_delete=False,
                 opts=child,
             )
-            aws.ecr.LifecyclePolicy(resource, repository=repo.name, policy=LIFECYCLE_POLICY, opts=child)
+            aws.ecr.LifecyclePolicy(resource, repository=repo.name, policy=json.dumps(lifecycle_policy()), opts=child)
             aws.ecr.RepositoryPolicy(resource, repository=repo.name, policy=policy, opts=child)
             self.repositories[repository] = repo
         self.repository_urls = {repository: repo.repository_url for repository, repo in self.repositories.items()}
