@@ -1,0 +1,264 @@
+"""Identity (CONTROLS G): Kubernetes RBAC, IAM wildcards, permissions boundaries, scoped trust."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fnmatch import fnmatchcase
+
+from ai_guardrails.core import CRITICAL, HIGH, Config, Finding, Outcome, Resource, Undecided, resource_policy, shown
+from ai_guardrails.documents import IDENTITY_DOCUMENT_TOKENS, ROLE, identity_documents, role_name_of, statements
+from ai_guardrails.kube import (
+    ALLOWLIST_SCHEMA,
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    ROLE_BINDING,
+    SYSTEM_NAMESPACES_SCHEMA,
+    allowlisted,
+)
+from ai_guardrails.kube import ROLE as K8S_ROLE
+from ai_guardrails.tags import PLATFORM_OWNER, owner, tag
+from ai_guardrails.values import get, is_unknown, items, strings
+
+ATTACHMENTS = (
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/policyAttachment:PolicyAttachment",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+)
+_ADMIN_MANAGED = ("AdministratorAccess", "IAMFullAccess", "PowerUserAccess")
+_ESCALATING_VERBS = ("bind", "escalate", "impersonate")
+_ADMIN_ROLES = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": ["aip-*-platform-platform-admin", "aip-*-platform-break-glass"],
+    "description": "Role names (fnmatch) that may hold administrator access.",
+}
+_RBAC_CONFIG = {"systemNamespaces": SYSTEM_NAMESPACES_SCHEMA, "systemAllowlist": ALLOWLIST_SCHEMA}
+
+
+@resource_policy(
+    "rbac-no-cluster-admin-binding",
+    description="No Kubernetes binding grants the cluster-admin role.",
+    controls=["IAM-1"],
+    severity=CRITICAL,
+    remediation="Bind a namespace-scoped Role instead; platform administrators get access through EKS access entries.",
+    tokens=[ROLE_BINDING, CLUSTER_ROLE_BINDING],
+    config=_RBAC_CONFIG,
+)
+def rbac_no_cluster_admin_binding(r: Resource, config: Config) -> Iterator[Outcome]:
+    """`roleRef.name` is not `cluster-admin` (reviewed platform components excepted)."""
+    if allowlisted(r, config):
+        return
+    name = r.get("roleRef", "name")
+    if is_unknown(name):
+        yield Undecided("roleRef.name")
+    elif name == "cluster-admin":
+        yield Finding("roleRef.name", "is 'cluster-admin'", "a scoped role", "bind a namespace-scoped Role")
+
+
+@resource_policy(
+    "rbac-no-wildcards-or-escalation",
+    description=(
+        "Kubernetes roles grant no wildcard verbs, resources or API groups and no bind, escalate or impersonate."
+    ),
+    controls=["IAM-1"],
+    severity=HIGH,
+    remediation="List the exact apiGroups, resources and verbs the workload needs.",
+    tokens=[K8S_ROLE, CLUSTER_ROLE],
+    config=_RBAC_CONFIG,
+)
+def rbac_no_wildcards_or_escalation(r: Resource, config: Config) -> Iterator[Outcome]:
+    """`rules[].verbs`, `resources` and `apiGroups` contain no `*`; `verbs` exclude `bind`,
+    `escalate`, `impersonate`.
+    """
+    if allowlisted(r, config):
+        return
+    rules = r.get("rules")
+    if is_unknown(rules):
+        yield Undecided("rules")
+        return
+    for index, rule in enumerate(items(rules)):
+        for field in ("verbs", "resources", "apiGroups"):
+            if "*" in strings(get(rule, field)):
+                yield Finding(f"rules[{index}].{field}", "contains '*'", "explicit values", f"list the {field} needed")
+        escalating = [v for v in strings(get(rule, "verbs")) if v in _ESCALATING_VERBS]
+        if escalating:
+            yield Finding(
+                f"rules[{index}].verbs",
+                f"contains {', '.join(escalating)}",
+                "no privilege-escalation verbs",
+                "remove them",
+            )
+
+
+@resource_policy(
+    "iam-no-wildcard-admin",
+    description="Identity policies allow neither '*' on '*' nor whole-service wildcards.",
+    controls=["IAM-2"],
+    severity=CRITICAL,
+    remediation=(
+        "List the actions the principal needs (service:Action), never '*' or 'service:*', and no Allow with NotAction."
+    ),
+    tokens=IDENTITY_DOCUMENT_TOKENS,
+)
+def iam_no_wildcard_admin(r: Resource, config: Config) -> Iterator[Outcome]:
+    """Allow statements: no `Action` `*` or `<service>:*`; no `NotAction` (it allows everything else)."""
+    for path, document in identity_documents(r.type, r.props):
+        found = statements(document)
+        if is_unknown(found):
+            yield Undecided(path)
+            continue
+        for statement in found:
+            if not statement.allows:
+                continue
+            where = f"{path}.Statement[{statement.index}]"
+            if statement.not_actions:
+                yield Finding(
+                    f"{where}.NotAction",
+                    "allows every other action",
+                    "an Action list",
+                    "replace NotAction with the needed actions",
+                )
+            wild = [a for a in statement.actions if a == "*" or a.endswith(":*")]
+            if wild:
+                yield Finding(
+                    f"{where}.Action",
+                    f"contains wildcard {', '.join(w if w == '*' else 'service:*' for w in wild)}",
+                    "explicit actions",
+                    "list the actions needed",
+                )
+
+
+@resource_policy(
+    "iam-no-admin-managed-policies",
+    description="Administrator managed policies are attached only to the platform's admin and break-glass roles.",
+    controls=["IAM-2"],
+    severity=CRITICAL,
+    remediation="Attach least-privilege policies; AdministratorAccess belongs only to platform-admin and break-glass.",
+    tokens=[*ATTACHMENTS, ROLE],
+    config={"adminRoleNames": _ADMIN_ROLES},
+)
+def iam_no_admin_managed_policies(r: Resource, config: Config) -> Iterator[Outcome]:
+    """`policyArn` (attachments) and `managedPolicyArns` (roles) name no AdministratorAccess, IAMFullAccess or
+    PowerUserAccess unless the role is on `adminRoleNames`.
+    """
+    if r.type == ROLE:
+        arns = [(f"managedPolicyArns[{i}]", a) for i, a in enumerate(items(r.get("managedPolicyArns")))]
+        role_names = [r.get("name")]
+    else:
+        arns = [("policyArn", r.get("policyArn"))]
+        role_names = [r.get("role")] if r.type == ATTACHMENTS[0] else strings(r.get("roles")) or [None]
+    for path, arn in arns:
+        if not (isinstance(arn, str) and arn.rsplit("/", 1)[-1] in _ADMIN_MANAGED and ":aws:policy/" in arn):
+            continue
+        if all(isinstance(n, str) and any(fnmatchcase(n, p) for p in config["adminRoleNames"]) for n in role_names):
+            continue
+        if any(is_unknown(n) for n in role_names):
+            yield Undecided("role")
+            continue
+        yield Finding(
+            path,
+            "attaches an administrator managed policy",
+            f"only for roles matching {', '.join(config['adminRoleNames'])}",
+            "attach a least-privilege policy",
+        )
+
+
+@resource_policy(
+    "iam-tenant-permissions-boundary",
+    description="Tenant roles carry the tenant permissions boundary.",
+    controls=["IAM-3"],
+    severity=HIGH,
+    remediation="Set permissionsBoundary to the baseline's tenant boundary policy ARN.",
+    tokens=[ROLE],
+    config={
+        "tenantBoundaryPatterns": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["arn:aws*:iam::*:policy/aip-*-tenant-boundary"],
+            "description": "Permissions boundary ARNs (fnmatch) accepted on tenant roles.",
+        }
+    },
+)
+def iam_tenant_permissions_boundary(r: Resource, config: Config) -> Iterator[Outcome]:
+    """Roles tagged with a tenant (not `platform`) have `permissionsBoundary` matching `tenantBoundaryPatterns`."""
+    tenant = owner(r.props, r.type)
+    if tenant is None or tenant == PLATFORM_OWNER:
+        return
+    boundary = r.get("permissionsBoundary")
+    if is_unknown(boundary):
+        return  # computed from the baseline's policy resource in the same stack
+    if not (isinstance(boundary, str) and any(fnmatchcase(boundary, p) for p in config["tenantBoundaryPatterns"])):
+        yield Finding(
+            "permissionsBoundary",
+            "is absent or not the tenant boundary",
+            " or ".join(config["tenantBoundaryPatterns"]),
+            "set the tenant permissions boundary",
+        )
+
+
+def _foreign_role(name: str, tenant: str, environment: str | None) -> bool:
+    env = environment or "*"
+    own = [f"aip-{env}-{tenant}-*", f"aip-{env}-{PLATFORM_OWNER}-*"]
+    return name.startswith("aip-") and not any(fnmatchcase(name, pattern) for pattern in own)
+
+
+@resource_policy(
+    "iam-scoped-trust",
+    description=(
+        "Role trust policies are never public, condition OIDC trust on the service account, and admit no other "
+        "tenant's roles."
+    ),
+    controls=["IAM-4", "EKS-6"],
+    severity=CRITICAL,
+    remediation=(
+        "Trust pods.eks.amazonaws.com (Pod Identity) or the cluster's OIDC provider with StringEquals on :sub = "
+        "system:serviceaccount:<tenant>:<sa> and :aud = sts.amazonaws.com; never '*' or another tenant's roles."
+    ),
+    tokens=[ROLE],
+)
+def iam_scoped_trust(r: Resource, config: Config) -> Iterator[Outcome]:
+    """`assumeRolePolicy` Allow statements: no `*` principal; `Federated` principals need `:sub` and `:aud` conditions,
+    `:sub` in the role's tenant namespace; `AWS` role principals belong to the role's tenant or the platform.
+    """
+    found = statements(r.get("assumeRolePolicy"))
+    if is_unknown(found):
+        yield Undecided("assumeRolePolicy")
+        return
+    tenant = owner(r.props, r.type)
+    environment = tag(r.props, r.type, "aiplatform:environment")
+    for statement in found:
+        if not statement.allows:
+            continue
+        where = f"assumeRolePolicy.Statement[{statement.index}]"
+        if statement.public():
+            yield Finding(f"{where}.Principal", "is '*'", "named principals", "name the trusted principal")
+            continue
+        if any(kind == "Federated" for kind, _ in statement.principals):
+            keys = statement.condition_keys()
+            if not any(k.endswith(":sub") for k in keys) or not any(k.endswith(":aud") for k in keys):
+                yield Finding(
+                    f"{where}.Condition",
+                    "lacks :sub and :aud conditions",
+                    "StringEquals on <provider>:sub and :aud",
+                    "condition the trust on the service account",
+                )
+            elif tenant and tenant != PLATFORM_OWNER:
+                subjects = [v for k in keys if k.endswith(":sub") for v in statement.condition_values(k)]
+                if any(not s.startswith(f"system:serviceaccount:{tenant}:") for s in subjects):
+                    yield Finding(
+                        f"{where}.Condition",
+                        "trusts a service account outside the tenant's namespace",
+                        f"system:serviceaccount:{tenant}:<sa>",
+                        "trust only the tenant's service accounts",
+                    )
+        if tenant and tenant != PLATFORM_OWNER:
+            for kind, value in statement.principals:
+                name = role_name_of(value) if kind == "AWS" else None
+                if name and _foreign_role(name, tenant, environment):
+                    yield Finding(
+                        f"{where}.Principal",
+                        f"admits a role outside tenant {shown(tenant, identifier=True)}",
+                        "the tenant's or the platform's roles",
+                        "remove the foreign principal",
+                    )

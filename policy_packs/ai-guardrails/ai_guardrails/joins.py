@@ -1,0 +1,147 @@
+"""Cross-resource joins through property dependencies: which key, bucket or role an input came from.
+
+Key ARNs, bucket ids and role ARNs are unknown in a first preview, so a stack policy follows the
+engine's property dependencies (the resources an input was computed from) instead of comparing
+values. A literal alias (``alias/<env>/<owner>/<purpose>``) is understood as well.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from aiplatform_standards import platform
+
+from ai_guardrails.core import Resource, Stack
+from ai_guardrails.tags import owner
+
+KEY = "aws:kms/key:Key"
+ALIAS = "aws:kms/alias:Alias"
+ROLE = "aws:iam/role:Role"
+BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+REPOSITORY = "aws:ecr/repository:Repository"
+VPC = "aws:ec2/vpc:Vpc"
+
+_ALIAS = re.compile(r"alias/(?P<env>[a-z0-9-]+)/(?P<owner>[a-z0-9-]+)/(?P<purpose>[a-z0-9-]+)$")
+_PREFIX = platform()["name_prefix"]
+_BUCKET_SUFFIX = re.compile(r"-\d{12}-[a-z]{2}(-gov)?-[a-z]+-\d$")
+_ROLE_NAME = re.compile(rf"^{_PREFIX}-(?P<env>[a-z0-9]+)-(?P<rest>[a-z0-9-]+)$")
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """A key as a consumer names it: the key resource if known, and the owner/purpose it declares."""
+
+    key: Resource | None
+    owner: str | None
+    purposes: frozenset[str]
+
+    @property
+    def identity(self) -> str:
+        return self.key.urn if self.key is not None else f"alias:{self.owner}/{sorted(self.purposes)}"
+
+
+def parse_alias(value: Any) -> tuple[str, str] | None:
+    """(owner, purpose) of a literal alias name or alias ARN."""
+    if not isinstance(value, str):
+        return None
+    match = _ALIAS.search(value)
+    return (match["owner"], match["purpose"]) if match else None
+
+
+def key_ref(stack: Stack, key: Resource) -> KeyRef:
+    aliases = stack.dependents(key, "targetKeyId", ALIAS)
+    parsed = [parse_alias(alias.get("name")) for alias in aliases]
+    purposes = frozenset(p[1] for p in parsed if p)
+    key_owner = owner(key.props, key.type) or next((p[0] for p in parsed if p), None)
+    return KeyRef(key, key_owner, purposes)
+
+
+def keys_behind(stack: Stack, resource: Resource, prop: str, value: Any) -> list[KeyRef]:
+    """The keys an input names: through property dependencies (keys, or aliases of keys), or a literal alias."""
+    refs = []
+    for source in stack.sources(resource, prop, KEY, ALIAS):
+        if source.type == KEY:
+            refs.append(key_ref(stack, source))
+        else:
+            targets = stack.sources(source, "targetKeyId", KEY)
+            refs.extend(key_ref(stack, target) for target in targets)
+            parsed = parse_alias(source.get("name"))
+            if not targets and parsed:
+                refs.append(KeyRef(None, parsed[0], frozenset({parsed[1]})))
+    if not refs:
+        parsed = parse_alias(value)
+        if parsed:
+            refs.append(KeyRef(None, parsed[0], frozenset({parsed[1]})))
+    return refs
+
+
+def bucket_of(stack: Stack, resource: Resource) -> Resource | None:
+    """The bucket a standalone bucket resource configures (by dependency, or by literal name)."""
+    if resource.type in BUCKETS:
+        return resource
+    sources = stack.sources(resource, "bucket", *BUCKETS)
+    if sources:
+        return sources[0]
+    name = resource.get("bucket")
+    if isinstance(name, str):
+        for bucket in stack.of(*BUCKETS):
+            if bucket.get("bucket") == name:
+                return bucket
+    return None
+
+
+def bucket_purpose(bucket: Resource) -> str | None:
+    """The purpose in ``aip-<env>-<owner>-<purpose>-<account>-<region>`` (None if not derivable)."""
+    name = bucket.get("bucket")
+    bucket_owner = owner(bucket.props, bucket.type)
+    if not isinstance(name, str) or not bucket_owner or not _BUCKET_SUFFIX.search(name):
+        return None
+    core = _BUCKET_SUFFIX.sub("", name)
+    head = f"{_PREFIX}-"
+    if not core.startswith(head):
+        return None
+    rest = core[len(head) :].split("-", 1)
+    if len(rest) != 2 or not rest[1].startswith(f"{bucket_owner}-"):
+        return None
+    return rest[1][len(bucket_owner) + 1 :] or None
+
+
+def owner_in_stack(stack: Stack, resource: Resource) -> str | None:
+    """Who owns a resource: its own tags, else the bucket or repository it configures, else its parent's."""
+    found = owner(resource.props, resource.type)
+    if found:
+        return found
+    bucket = bucket_of(stack, resource) if "bucket" in resource.props else None
+    if bucket is not None:
+        return owner(bucket.props, bucket.type)
+    repositories = stack.sources(resource, "repository", REPOSITORY)
+    if repositories:
+        return owner(repositories[0].props, repositories[0].type)
+    parent = stack.by_urn.get(resource.parent or "")
+    while parent is not None:
+        found = owner(parent.props, parent.type)
+        if found:
+            return found
+        parent = stack.by_urn.get(parent.parent or "")
+    return None
+
+
+def role_owner(role_name: str, tenants: set[str]) -> str | None:
+    """The owner in ``aip-<env>-<owner>-<role>``: the longest known owner that prefixes the rest."""
+    match = _ROLE_NAME.match(role_name)
+    if not match:
+        return None
+    rest = match["rest"]
+    candidates = [name for name in tenants if rest.startswith(f"{name}-")]
+    return max(candidates, key=len) if candidates else None
+
+
+def roles_behind(stack: Stack, resource: Resource, prop: str) -> list[Resource]:
+    return stack.sources(resource, prop, ROLE)
+
+
+def stack_owners(stack: Stack) -> set[str]:
+    """Every owner (tenant or platform) that tags at least one resource of the stack."""
+    return {found for resource in stack.resources if (found := owner(resource.props, resource.type))}

@@ -1,0 +1,417 @@
+"""Nodes, GPU pools and hosts (CONTROLS D): IMDS, public IPs, SSH, GPU taints, tenant binding, sizes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from aiplatform_standards import gpu_allowed_families
+
+from ai_guardrails.core import (
+    CRITICAL,
+    HIGH,
+    MEDIUM,
+    Config,
+    Finding,
+    Outcome,
+    Resource,
+    Stack,
+    Undecided,
+    number,
+    resource_policy,
+    shown,
+    stack_policy,
+)
+from ai_guardrails.gpu import family, gpus_per_instance, is_gpu_ami_type, is_gpu_instance_type
+from ai_guardrails.joins import ROLE, owner_in_stack
+from ai_guardrails.tags import K8S, PLATFORM_TIER, STANDARDS, owner, tier
+from ai_guardrails.values import as_bool, as_number, get, is_unknown, items, strings
+
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+INSTANCE = "aws:ec2/instance:Instance"
+SUBNET = "aws:ec2/subnet:Subnet"
+DEDICATED_HOST = "aws:ec2/dedicatedHost:DedicatedHost"
+
+GPU_TAINT: str = K8S["gpu_taint_key"]
+TENANT_TAINT: str = K8S["tenant_taint_key"]
+TENANT_LABEL: str = K8S["labels"]["tenant"]
+# The EKS managed node group default when neither instanceTypes nor a launch template sets one.
+_NODE_GROUP_DEFAULT_TYPE = "t3.medium"
+_CPU_FAMILIES = ["m5", "m6i", "m7i", "m6a", "m7a", "m6g", "m7g", "c5", "c6i", "c7i", "c6g", "c7g", "r6i", "r7i", "t3"]
+_TIERS = [*STANDARDS["tiers"], PLATFORM_TIER]
+ALLOWED_FAMILIES: dict[str, list[str]] = {
+    tier_name: _CPU_FAMILIES + list(gpu_allowed_families().get(tier_name, ())) for tier_name in _TIERS
+}
+
+
+def _metadata(r: Resource) -> Any:
+    return r.get("metadataOptions")
+
+
+@resource_policy(
+    "imdsv2-required",
+    description="Launch templates and instances require IMDSv2 session tokens.",
+    controls=["NODE-1"],
+    severity=HIGH,
+    remediation="Set metadataOptions={httpTokens: 'required', httpPutResponseHopLimit: 1, httpEndpoint: 'enabled'}.",
+    tokens=[LAUNCH_TEMPLATE, INSTANCE],
+)
+def imdsv2_required(r: Resource, config: Config) -> Iterator[Outcome]:
+    """`metadataOptions.httpTokens` is `required` (absent = `optional`, IMDSv1 allowed)."""
+    tokens = get(_metadata(r), "httpTokens")
+    if is_unknown(tokens):
+        yield Undecided("metadataOptions.httpTokens")
+    elif tokens != "required":
+        yield Finding(
+            "metadataOptions.httpTokens",
+            f"is {shown(tokens, ['optional'])} (absent = 'optional')",
+            "'required'",
+            "set httpTokens='required'",
+        )
+
+
+@resource_policy(
+    "imds-hop-limit",
+    description="Pods cannot reach node credentials: the IMDS response hop limit is 1.",
+    controls=["NODE-2"],
+    severity=HIGH,
+    remediation="Set metadataOptions.httpPutResponseHopLimit=1.",
+    tokens=[LAUNCH_TEMPLATE, INSTANCE],
+)
+def imds_hop_limit(r: Resource, config: Config) -> Iterator[Outcome]:
+    """`metadataOptions.httpPutResponseHopLimit` is 1 (absent = the AMI's default, 2 on current EKS AMIs)."""
+    limit = as_number(get(_metadata(r), "httpPutResponseHopLimit"))
+    if is_unknown(limit):
+        yield Undecided("metadataOptions.httpPutResponseHopLimit")
+    elif limit != 1:
+        yield Finding(
+            "metadataOptions.httpPutResponseHopLimit",
+            "is not 1 (absent = the AMI default, 2)",
+            "1",
+            "set httpPutResponseHopLimit=1",
+        )
+
+
+@resource_policy(
+    "no-public-ip",
+    description="Nodes, instances and subnets never assign public IP addresses.",
+    controls=["NODE-3"],
+    severity=HIGH,
+    remediation="Set associatePublicIpAddress / mapPublicIpOnLaunch to False; reach nodes through SSM and endpoints.",
+    tokens=[LAUNCH_TEMPLATE, INSTANCE, SUBNET],
+)
+def no_public_ip(r: Resource, config: Config) -> Iterator[Outcome]:
+    """Launch templates: `networkInterfaces[].associatePublicIpAddress` not true; instances: `associatePublicIpAddress`
+    not true; subnets: `mapPublicIpOnLaunch` not true (absent = false).
+    """
+    if r.type == LAUNCH_TEMPLATE:
+        candidates = [
+            (f"networkInterfaces[{i}].associatePublicIpAddress", get(n, "associatePublicIpAddress"))
+            for i, n in enumerate(items(r.get("networkInterfaces")))
+        ]
+    elif r.type == INSTANCE:
+        candidates = [("associatePublicIpAddress", r.get("associatePublicIpAddress"))]
+    else:
+        candidates = [("mapPublicIpOnLaunch", r.get("mapPublicIpOnLaunch"))]
+    for path, value in candidates:
+        flag = as_bool(value)
+        if is_unknown(flag):
+            yield Undecided(path)
+        elif flag is True:
+            yield Finding(path, "is true", "false or absent", f"set {path.rsplit('.', 1)[-1]}=False")
+
+
+@resource_policy(
+    "no-ssh-access",
+    description="Nodes and instances have no SSH key or remote access; operators use SSM.",
+    controls=["NODE-4"],
+    severity=HIGH,
+    remediation=(
+        "Remove remoteAccess from node groups and keyName from instances and launch templates; use SSM Session Manager."
+    ),
+    tokens=[NODE_GROUP, INSTANCE, LAUNCH_TEMPLATE],
+)
+def no_ssh_access(r: Resource, config: Config) -> Iterator[Outcome]:
+    """Node groups: `remoteAccess` unset; instances and launch templates: `keyName` unset."""
+    prop = "remoteAccess" if r.type == NODE_GROUP else "keyName"
+    if r.get(prop) not in (None, ""):
+        yield Finding(prop, "is set", "absent", f"remove {prop}; use SSM Session Manager")
+
+
+def _taints(r: Resource) -> list[dict[str, Any]]:
+    return [t for t in items(r.get("taints")) if isinstance(t, dict)]
+
+
+def _has_taint(r: Resource, key: str, value: str | None = None) -> bool:
+    return any(
+        t.get("key") == key and t.get("effect") == "NO_SCHEDULE" and (value is None or t.get("value") == value)
+        for t in _taints(r)
+    )
+
+
+def node_group_instance_types(r: Resource) -> list[str]:
+    """The instance types a node group declares (the EKS default when neither it nor a template sets one)."""
+    declared = strings(r.get("instanceTypes"))
+    if declared or r.get("launchTemplate") is not None or is_unknown(r.get("instanceTypes")):
+        return declared
+    return [_NODE_GROUP_DEFAULT_TYPE]
+
+
+def is_gpu_node_group(r: Resource, template: Resource | None = None) -> bool:
+    types = node_group_instance_types(r)
+    if template is not None and isinstance(template.get("instanceType"), str):
+        types = [*types, template.get("instanceType")]
+    return is_gpu_ami_type(r.get("amiType")) or any(is_gpu_instance_type(t) for t in types)
+
+
+def _gpu_taint_finding(subject: Resource | None = None) -> Finding:
+    return Finding(
+        "taints",
+        f"lacks {{key: '{GPU_TAINT}', effect: 'NO_SCHEDULE'}} on a GPU node group",
+        f"a NO_SCHEDULE taint with key {GPU_TAINT}",
+        f"add taints=[{{key: '{GPU_TAINT}', value: 'true', effect: 'NO_SCHEDULE'}}]",
+        subject,
+    )
+
+
+@resource_policy(
+    "gpu-node-group-tainted",
+    description="GPU node groups carry the NVIDIA GPU NoSchedule taint.",
+    controls=["NODE-5"],
+    severity=HIGH,
+    remediation="Add taints=[{key: 'nvidia.com/gpu', value: 'true', effect: 'NO_SCHEDULE'}] to the node group.",
+    tokens=[NODE_GROUP],
+)
+def gpu_node_group_tainted(r: Resource, config: Config) -> Iterator[Outcome]:
+    """Node groups with a GPU `amiType` (`*_NVIDIA`, `*_GPU`) or GPU `instanceTypes` have a `nvidia.com/gpu`
+    `NO_SCHEDULE` taint.
+    """
+    if is_unknown(r.get("taints")):
+        yield Undecided("taints")
+    elif is_gpu_node_group(r) and not _has_taint(r, GPU_TAINT):
+        yield _gpu_taint_finding()
+
+
+def _binding_findings(r: Resource, tenant: str | None, subject: Resource | None = None) -> Iterator[Finding]:
+    if tenant is None:
+        yield Finding(
+            "tags.aiplatform:tenant",
+            "is absent on a dedicated-pool node group",
+            "the tenant's name",
+            "tag the node group with its tenant",
+            subject,
+        )
+        return
+    labels = r.get("labels")
+    if not (isinstance(labels, dict) and labels.get(TENANT_LABEL) == tenant):
+        yield Finding(
+            f"labels.{TENANT_LABEL}",
+            f"is not {shown(tenant, identifier=True)}",
+            f"'{tenant}'",
+            f"label the nodes {TENANT_LABEL}={tenant}",
+            subject,
+        )
+    if not _has_taint(r, TENANT_TAINT, tenant):
+        yield Finding(
+            "taints",
+            f"lacks the NO_SCHEDULE taint {TENANT_TAINT}={tenant}",
+            f"{{key: '{TENANT_TAINT}', value: '{tenant}', effect: 'NO_SCHEDULE'}}",
+            "add the tenant taint",
+            subject,
+        )
+    other = [t.get("value") for t in _taints(r) if t.get("key") == TENANT_TAINT and t.get("value") != tenant]
+    if other:
+        yield Finding(
+            "taints",
+            "binds the pool to another tenant as well",
+            "exactly one tenant",
+            "keep only the owner's tenant taint",
+            subject,
+        )
+
+
+@resource_policy(
+    "dedicated-pool-bound",
+    description="Dedicated-pool node groups are labelled and tainted for exactly one tenant.",
+    controls=["NODE-6"],
+    severity=CRITICAL,
+    remediation=(
+        "Label the nodes aiplatform.io/tenant=<tenant> and taint them aiplatform.io/tenant=<tenant>:NoSchedule."
+    ),
+    tokens=[NODE_GROUP],
+)
+def dedicated_pool_bound(r: Resource, config: Config) -> Iterator[Outcome]:
+    """Node groups tagged tier `dedicated-pool`: `labels[aiplatform.io/tenant]` and a `NO_SCHEDULE` taint
+    `aiplatform.io/tenant` both equal the tenant tag, and no other tenant's taint.
+    """
+    if tier(r.props, r.type) != "dedicated-pool":
+        return
+    if is_unknown(r.get("labels")) or is_unknown(r.get("taints")):
+        yield Undecided("taints")
+        return
+    yield from _binding_findings(r, owner(r.props, r.type))
+
+
+def _allowed_families(config: Config, tier_name: str) -> list[str]:
+    table = config["allowedInstanceFamilies"]
+    return list(table.get(tier_name, table.get("shared", [])))
+
+
+def _types_of(r: Resource) -> list[tuple[str, Any]]:
+    if r.type == NODE_GROUP:
+        raw = r.get("instanceTypes")
+        if is_unknown(raw):
+            return [("instanceTypes", raw)]
+        return [(f"instanceTypes[{i}]", t) for i, t in enumerate(node_group_instance_types(r))]
+    return [("instanceType", r.get("instanceType"))]
+
+
+@resource_policy(
+    "instance-types-allowed",
+    description="Node groups, launch templates and instances use instance families allowed in their tier.",
+    controls=["NODE-7"],
+    severity=HIGH,
+    remediation=(
+        "Pick an instance type whose family is on the tier's allowlist (policy config allowedInstanceFamilies)."
+    ),
+    tokens=[NODE_GROUP, LAUNCH_TEMPLATE, INSTANCE],
+    config={
+        "allowedInstanceFamilies": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "default": ALLOWED_FAMILIES,
+            "description": "Instance families allowed per tier (GPU families from the GPU instance table).",
+        }
+    },
+)
+def instance_types_allowed(r: Resource, config: Config) -> Iterator[Outcome]:
+    """Every `instanceTypes[]`/`instanceType` (node group absent = t3.medium) has a family on the tier's list (tier from
+    the `aiplatform:tier` tag, untagged = shared).
+    """
+    tier_name = tier(r.props, r.type) or "shared"
+    allowed = _allowed_families(config, tier_name)
+    for path, value in _types_of(r):
+        if is_unknown(value):
+            yield Undecided(path)
+        elif isinstance(value, str) and family(value) not in allowed:
+            yield Finding(
+                path,
+                f"is {shown(value, identifier=True)}, a family not allowed in tier {shown(tier_name, _TIERS)}",
+                f"a family in {', '.join(allowed)}",
+                "choose an allowed instance type",
+            )
+
+
+@resource_policy(
+    "gpu-node-group-bounded",
+    description="A GPU node group's maximum size times GPUs per node stays within the per-pool ceiling.",
+    controls=["NODE-7", "COST-2"],
+    severity=HIGH,
+    remediation="Lower scalingConfig.maxSize or use a smaller instance type.",
+    tokens=[NODE_GROUP],
+    config={
+        "maxGpusPerNodeGroup": {
+            "type": "integer",
+            "minimum": 0,
+            "default": 16,
+            "description": "Most GPUs one node group may reach at its maximum size.",
+        }
+    },
+)
+def gpu_node_group_bounded(r: Resource, config: Config) -> Iterator[Outcome]:
+    """`scalingConfig.maxSize` × the largest GPU count among `instanceTypes` (GPU instance table) ≤
+    `maxGpusPerNodeGroup`.
+    """
+    counts = [gpus_per_instance(t) or 0 for t in node_group_instance_types(r) if is_gpu_instance_type(t)]
+    if not counts:
+        return
+    size = as_number(r.get("scalingConfig", "maxSize"))
+    if is_unknown(size):
+        yield Undecided("scalingConfig.maxSize")
+    elif isinstance(size, float) and size * max(counts) > config["maxGpusPerNodeGroup"]:
+        yield Finding(
+            "scalingConfig.maxSize",
+            f"allows {int(size * max(counts))} GPUs",
+            f"≤ {number(config['maxGpusPerNodeGroup'])} GPUs",
+            "lower maxSize",
+        )
+
+
+@resource_policy(
+    "single-tenant-hardware",
+    description="Single-tenant instances and launch templates run on dedicated tenancy or dedicated hosts.",
+    controls=["NODE-8"],
+    severity=HIGH,
+    remediation="Set tenancy (instances) or placement.tenancy (launch templates) to 'dedicated' or 'host'.",
+    tokens=[INSTANCE, LAUNCH_TEMPLATE],
+)
+def single_tenant_hardware(r: Resource, config: Config) -> Iterator[Outcome]:
+    """Resources tagged tier `single-tenant`: `tenancy` / `placement.tenancy` is `dedicated` or `host` (absent =
+    `default`, shared hardware).
+    """
+    if tier(r.props, r.type) != "single-tenant":
+        return
+    path = "tenancy" if r.type == INSTANCE else "placement.tenancy"
+    value = r.get(*path.split("."))
+    if is_unknown(value):
+        yield Undecided(path)
+    elif value not in ("dedicated", "host"):
+        yield Finding(
+            path, f"is {shown(value, ['default'])} (absent = 'default')", "'dedicated' or 'host'", f"set {path}='host'"
+        )
+
+
+@resource_policy(
+    "dedicated-host-no-auto-placement",
+    description="Dedicated hosts accept only instances that target them.",
+    controls=["NODE-8"],
+    severity=MEDIUM,
+    remediation="Set autoPlacement='off' on the dedicated host.",
+    tokens=[DEDICATED_HOST],
+)
+def dedicated_host_no_auto_placement(r: Resource, config: Config) -> Iterator[Outcome]:
+    """`autoPlacement` is `off` (absent = `on`)."""
+    value = r.get("autoPlacement")
+    if is_unknown(value):
+        yield Undecided("autoPlacement")
+    elif value != "off":
+        yield Finding("autoPlacement", f"is {shown(value, ['on'])} (absent = 'on')", "'off'", "set autoPlacement='off'")
+
+
+@stack_policy(
+    "gpu-node-groups-tainted-bound",
+    description=(
+        "GPU node groups (including those typed by launch templates) are tainted, and dedicated pools use their "
+        "tenant's own node role."
+    ),
+    controls=["NODE-5", "NODE-6"],
+    severity=CRITICAL,
+    remediation=(
+        "Taint GPU pools nvidia.com/gpu:NoSchedule; give each dedicated pool its tenant's taint, label and node role."
+    ),
+    tokens=[NODE_GROUP, LAUNCH_TEMPLATE, ROLE],
+)
+def gpu_node_groups_tainted_bound(stack: Stack, config: Config) -> Iterator[Outcome]:
+    """Each `NodeGroup` whose launch template (joined through `launchTemplate`) has a GPU `instanceType` carries the GPU
+    taint; dedicated-pool groups' `nodeRoleArn` comes from a `Role` of the same tenant.
+    """
+    for group in stack.of(NODE_GROUP):
+        templates = stack.sources(group, "launchTemplate", LAUNCH_TEMPLATE)
+        template = templates[0] if templates else None
+        gpu_by_template = template is not None and is_gpu_node_group(group, template)
+        if gpu_by_template and not is_gpu_node_group(group) and not _has_taint(group, GPU_TAINT):
+            yield _gpu_taint_finding(group)
+        if tier(group.props, group.type) != "dedicated-pool":
+            continue
+        tenant = owner(group.props, group.type)
+        for role in stack.sources(group, "nodeRoleArn", ROLE):
+            role_tenant = owner_in_stack(stack, role)
+            if tenant and role_tenant and role_tenant != tenant:
+                yield Finding(
+                    "nodeRoleArn",
+                    f"is a role of {shown(role_tenant, identifier=True)}",
+                    f"the node role of {shown(tenant, identifier=True)}",
+                    "give the pool its tenant's own node role",
+                    group,
+                )
