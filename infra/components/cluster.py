@@ -344,11 +344,13 @@ class SecureCluster(pulumi.ComponentResource):
         for addon in ADDONS_AFTER_NODES:
             self.addons[addon] = self._addon(name, addon, versions[addon], depends_on=[self.system_node_group])
 
-        config = pulumi.Output.all(self.cluster.endpoint, self.cluster.certificate_authority).apply(
+        # Output.all unwraps output types into plain dicts, so the CA data is lifted first.
+        ca_data = self.cluster.certificate_authority.apply(lambda ca: ca.data or "")
+        config = pulumi.Output.all(self.cluster.endpoint, ca_data).apply(
             lambda values: kubeconfig(
                 cluster_name=physical_name,
                 endpoint=values[0],
-                ca_data=values[1].data or "",
+                ca_data=values[1],
                 region=settings.region,
                 role_arn=roles.deployer,
             )
