@@ -1,0 +1,267 @@
+"""Find the stack's deployed resources.
+
+By the ``aiplatform:stack`` tag, twice over: the Resource Groups Tagging API (every tagged type it
+covers) and each audited service's own listing, filtered by the tag (the Tagging API does not cover
+every resource type in every region, nor does an emulator). Untagged resources that belong to a
+cluster (EKS access entries, pod identity associations) are found by the EKS checks through their
+cluster. Every listing is paginated. A listing that fails leaves a gap: the checks of that type are
+reported as not evaluated for the resources it could not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from audit.api import ApiError
+from audit.context import AuditContext
+from audit.identity import Arn, tag_map
+from audit.model import (
+    ECR_REPOSITORY,
+    EKS_CLUSTER,
+    INSTANCE,
+    KMS_KEY,
+    LAUNCH_TEMPLATE,
+    S3_BUCKET,
+    SECURITY_GROUP,
+    STACK_TAG,
+    TAGGED,
+    TRAIL,
+    VPC,
+    Resource,
+)
+
+Known = dict[str, dict[str, str]]
+Source = Callable[[AuditContext, Known], list[Resource]]
+_SOURCES: dict[str, Source] = {}
+# Instances in these states can run (again) with what they were launched with.
+_LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
+# ListTags takes at most this many trail ARNs a call.
+_TRAIL_TAGS_BATCH = 20
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A listing that failed: checks on ``types`` are not evaluated for what it would have found."""
+
+    types: tuple[str, ...]
+    resource: str
+    reason: str
+
+
+@dataclass
+class Inventory:
+    """What discovery found."""
+
+    # Resources of the audited types, each found by its service's listing.
+    by_type: dict[str, list[Resource]] = field(default_factory=dict)
+    # Every resource carrying the stack's tag, whatever its type.
+    tagged: list[Resource] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+
+    @cached_property
+    def by_arn(self) -> dict[str, Resource]:
+        return {resource.arn: resource for resource in self.tagged}
+
+
+def source(resource_type: str) -> Callable[[Source], Source]:
+    def register(function: Source) -> Source:
+        _SOURCES[resource_type] = function
+        return function
+
+    return register
+
+
+def resource_type_of(arn: str) -> str:
+    """``service:type`` of an ARN, as the Tagging API's resource type filters name it."""
+    parsed = Arn.parse(arn)
+    if parsed is None:
+        return "unknown"
+    if parsed.service == "s3" and "/" not in parsed.resource and ":" not in parsed.resource:
+        return S3_BUCKET
+    kind = parsed.resource.replace(":", "/").split("/")[0]
+    return f"{parsed.service}:{kind}"
+
+
+def _stack_tag_filter(ctx: AuditContext) -> list[dict[str, Any]]:
+    return [{"Name": f"tag:{STACK_TAG}", "Values": [ctx.stack]}]
+
+
+def _in_stack(ctx: AuditContext, tags: dict[str, str]) -> bool:
+    return tags.get(STACK_TAG) == ctx.stack
+
+
+def discover(ctx: AuditContext) -> Inventory:
+    inventory = Inventory()
+    known: Known = {}
+    try:
+        for mapping in ctx.api.items(
+            "resourcegroupstaggingapi",
+            "GetResources",
+            "ResourceTagMappingList",
+            TagFilters=[{"Key": STACK_TAG, "Values": [ctx.stack]}],
+        ):
+            known[mapping["ResourceARN"]] = tag_map(mapping.get("Tags"))
+    except ApiError as error:
+        inventory.gaps.append(Gap((TAGGED,), ctx.arn("tag", "*"), error.reason))
+    for resource_type, find in _SOURCES.items():
+        try:
+            inventory.by_type[resource_type] = find(ctx, known)
+        except ApiError as error:
+            inventory.gaps.append(Gap((resource_type,), _wildcard(ctx, resource_type), error.reason))
+    typed = {resource.arn: resource for found in inventory.by_type.values() for resource in found}
+    generic = [
+        Resource(resource_type_of(arn), arn, arn.rsplit("/", 1)[-1], tags)
+        for arn, tags in known.items()
+        if arn not in typed
+    ]
+    inventory.tagged = sorted([*typed.values(), *generic], key=lambda resource: resource.arn)
+    return inventory
+
+
+def _wildcard(ctx: AuditContext, resource_type: str) -> str:
+    service, kind = resource_type.split(":")
+    if service == "s3":
+        return f"arn:{ctx.partition}:s3:::*"
+    return ctx.arn(service, f"{kind}/*", region=service != "iam")
+
+
+def _tags(ctx: AuditContext, known: Known, arn: str, read: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """The tags of ``arn``: from the Tagging API when it returned them, else from the service."""
+    return known[arn] if arn in known else read()
+
+
+@source(KMS_KEY)
+def _keys(ctx: AuditContext, known: Known) -> list[Resource]:
+    found = []
+    for key in ctx.api.items("kms", "ListKeys", "Keys"):
+        arn = key["KeyArn"]
+        tags = _tags(
+            ctx, known, arn, lambda arn=arn: tag_map(ctx.api.items("kms", "ListResourceTags", "Tags", KeyId=arn))
+        )
+        if _in_stack(ctx, tags):
+            found.append(Resource(KMS_KEY, arn, key["KeyId"], tags))
+    return found
+
+
+@source(S3_BUCKET)
+def _buckets(ctx: AuditContext, known: Known) -> list[Resource]:
+    found = []
+    for bucket in ctx.api.items("s3", "ListBuckets", "Buckets", BucketRegion=ctx.region):
+        name = bucket["Name"]
+        arn = f"arn:{ctx.partition}:s3:::{name}"
+        tags = _tags(
+            ctx,
+            known,
+            arn,
+            lambda name=name: tag_map(
+                (ctx.api.call("s3", "GetBucketTagging", absent=("NoSuchTagSet",), Bucket=name) or {}).get("TagSet")
+            ),
+        )
+        if _in_stack(ctx, tags):
+            found.append(Resource(S3_BUCKET, arn, name, tags))
+    return found
+
+
+@source(ECR_REPOSITORY)
+def _repositories(ctx: AuditContext, known: Known) -> list[Resource]:
+    found = []
+    for repository in ctx.api.items("ecr", "DescribeRepositories", "repositories"):
+        arn = repository["repositoryArn"]
+        tags = _tags(
+            ctx,
+            known,
+            arn,
+            lambda arn=arn: tag_map((ctx.api.call("ecr", "ListTagsForResource", resourceArn=arn) or {}).get("tags")),
+        )
+        if _in_stack(ctx, tags):
+            found.append(Resource(ECR_REPOSITORY, arn, repository["repositoryName"], tags, repository))
+    return found
+
+
+@source(EKS_CLUSTER)
+def _clusters(ctx: AuditContext, known: Known) -> list[Resource]:
+    found = []
+    for name in ctx.api.items("eks", "ListClusters", "clusters"):
+        cluster = (ctx.api.call("eks", "DescribeCluster", name=name) or {})["cluster"]
+        tags = tag_map(cluster.get("tags"))
+        if _in_stack(ctx, tags):
+            found.append(Resource(EKS_CLUSTER, cluster["arn"], name, tags, cluster))
+    return found
+
+
+@source(VPC)
+def _vpcs(ctx: AuditContext, known: Known) -> list[Resource]:
+    return [
+        Resource(VPC, ctx.arn("ec2", f"vpc/{vpc['VpcId']}"), vpc["VpcId"], tag_map(vpc.get("Tags")), vpc)
+        for vpc in ctx.api.items("ec2", "DescribeVpcs", "Vpcs", Filters=_stack_tag_filter(ctx))
+    ]
+
+
+@source(SECURITY_GROUP)
+def _security_groups(ctx: AuditContext, known: Known) -> list[Resource]:
+    return [
+        Resource(
+            SECURITY_GROUP,
+            ctx.arn("ec2", f"security-group/{group['GroupId']}"),
+            group["GroupId"],
+            tag_map(group.get("Tags")),
+            group,
+        )
+        for group in ctx.api.items("ec2", "DescribeSecurityGroups", "SecurityGroups", Filters=_stack_tag_filter(ctx))
+    ]
+
+
+@source(LAUNCH_TEMPLATE)
+def _launch_templates(ctx: AuditContext, known: Known) -> list[Resource]:
+    return [
+        Resource(
+            LAUNCH_TEMPLATE,
+            ctx.arn("ec2", f"launch-template/{template['LaunchTemplateId']}"),
+            template["LaunchTemplateId"],
+            tag_map(template.get("Tags")),
+            template,
+        )
+        for template in ctx.api.items(
+            "ec2", "DescribeLaunchTemplates", "LaunchTemplates", Filters=_stack_tag_filter(ctx)
+        )
+    ]
+
+
+@source(INSTANCE)
+def _instances(ctx: AuditContext, known: Known) -> list[Resource]:
+    filters = [*_stack_tag_filter(ctx), {"Name": "instance-state-name", "Values": _LIVE_INSTANCE_STATES}]
+    return [
+        Resource(
+            INSTANCE,
+            ctx.arn("ec2", f"instance/{instance['InstanceId']}"),
+            instance["InstanceId"],
+            tag_map(instance.get("Tags")),
+            instance,
+        )
+        for reservation in ctx.api.items("ec2", "DescribeInstances", "Reservations", Filters=filters)
+        for instance in reservation.get("Instances", [])
+    ]
+
+
+@source(TRAIL)
+def _trails(ctx: AuditContext, known: Known) -> list[Resource]:
+    # A multi-region trail is listed in every region; only its home region can read its tags.
+    trails = {
+        trail["TrailARN"]: trail
+        for trail in ctx.api.items("cloudtrail", "ListTrails", "Trails")
+        if trail.get("HomeRegion") == ctx.region
+    }
+    unknown = sorted(arn for arn in trails if arn not in known)
+    tags = {arn: known[arn] for arn in trails if arn in known}
+    for start in range(0, len(unknown), _TRAIL_TAGS_BATCH):
+        batch = unknown[start : start + _TRAIL_TAGS_BATCH]
+        for listed in ctx.api.items("cloudtrail", "ListTags", "ResourceTagList", ResourceIdList=batch):
+            tags[listed["ResourceId"]] = tag_map(listed.get("TagsList"))
+    return [
+        Resource(TRAIL, arn, trail["Name"], tags.get(arn, {}), trail)
+        for arn, trail in sorted(trails.items())
+        if _in_stack(ctx, tags.get(arn, {}))
+    ]
