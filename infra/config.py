@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import pulumi
-from aiplatform_standards import allowed_tiers, platform
+from aiplatform_standards import allowed_tiers, gpu_allowed_families, gpu_instances, platform
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -287,6 +287,139 @@ class Quotas(_Model):
         return int(_positive(value, "a quota"))
 
 
+CapacityType = Literal["on-demand", "spot"]
+# EKS managed node group disk sizes (GiB) the pools accept.
+_POOL_DISK_GIB = range(20, 16385)
+# The EKS AMI type of a GPU pool per architecture: AL2023 with NVIDIA drivers (the device plugin
+# DaemonSet serves it; Bottlerocket's NVIDIA variants bundle a plugin of their own).
+GPU_AMI_TYPES = {"x86_64": "AL2023_x86_64_NVIDIA", "arm64": "AL2023_ARM_64_NVIDIA"}
+
+
+class GpuPool(_Model):
+    """One dedicated GPU node group of a tier dedicated-pool tenant (issue 6)."""
+
+    name: str
+    instance_types: tuple[str, ...]
+    capacity_type: CapacityType = "on-demand"
+    min_size: int = 0
+    max_size: int
+    disk_size_gib: int = 100
+
+    @field_validator("name")
+    @classmethod
+    def _pool_name(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value) or len(value) > POOL_NAME_MAX:
+            raise _problem(
+                "'{value}' is not a DNS label of at most {limit} characters (the node group name "
+                "aip-<env>-<tenant>-<pool> must fit EKS's 63)",
+                value=value,
+                limit=POOL_NAME_MAX,
+            )
+        return value
+
+    @field_validator("instance_types")
+    @classmethod
+    def _known_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        table = gpu_instances()
+        if not value:
+            raise _problem("no instance types (name at least one type of the GPU instance table, e.g. g6.xlarge)")
+        for instance_type in value:
+            if instance_type not in table:
+                family = instance_type.split(".")[0]
+                same_family = [name for name, row in table.items() if row.family == family]
+                hint = (
+                    f"use one of {', '.join(same_family)}"
+                    if same_family
+                    else f"use a type of family {', '.join(sorted({row.family for row in table.values()}))}"
+                )
+                raise _problem(
+                    "'{value}' is not in the GPU instance table ({hint}; the table is "
+                    "standards/aiplatform_standards/data/gpu_instances.yaml)",
+                    value=instance_type,
+                    hint=hint,
+                )
+        architectures = sorted({table[instance_type].architecture for instance_type in value})
+        if len(architectures) > 1:
+            raise _problem(
+                "mixes {architectures} types (a pool runs one AMI type; split them into one pool per architecture)",
+                architectures=" and ".join(architectures),
+            )
+        return value
+
+    @field_validator("min_size")
+    @classmethod
+    def _min_size(cls, value: int) -> int:
+        if value < 0:
+            raise _problem("{value} must be 0 or more (nodes)", value=value)
+        return value
+
+    @field_validator("max_size")
+    @classmethod
+    def _max_size(cls, value: int) -> int:
+        if value < 1:
+            raise _problem("{value} must be 1 or more (nodes)", value=value)
+        return value
+
+    @field_validator("disk_size_gib")
+    @classmethod
+    def _disk_size(cls, value: int) -> int:
+        if value not in _POOL_DISK_GIB:
+            raise _problem("{value} is not from 20 to 16384 (GiB)", value=value)
+        return value
+
+    @model_validator(mode="after")
+    def _sizes(self) -> GpuPool:
+        if self.min_size > self.max_size:
+            raise _problem(
+                "minSize {min_size} is above maxSize {max_size} (lower minSize or raise maxSize)",
+                min_size=self.min_size,
+                max_size=self.max_size,
+            )
+        return self
+
+    @property
+    def gpus_per_node(self) -> int:
+        """The most GPUs one node of the pool can have (its largest instance type)."""
+        return max(gpu_instances()[instance_type].gpus for instance_type in self.instance_types)
+
+    @property
+    def largest_type(self) -> str:
+        return max(self.instance_types, key=lambda instance_type: gpu_instances()[instance_type].gpus)
+
+    @property
+    def max_gpus(self) -> int:
+        """GPUs the pool can hold at most: max nodes × GPUs per node."""
+        return self.max_size * self.gpus_per_node
+
+    @property
+    def architecture(self) -> str:
+        return gpu_instances()[self.instance_types[0]].architecture
+
+    @property
+    def ami_type(self) -> str:
+        return GPU_AMI_TYPES[self.architecture]
+
+
+class GpuConfig(_Model):
+    """Which GPU families each tier may use; tiers the stack does not name keep the secure default."""
+
+    allowed_families: dict[Tier, tuple[str, ...]] = Field(default_factory=gpu_allowed_families)
+
+    @field_validator("allowed_families")
+    @classmethod
+    def _known_families(cls, value: dict[Tier, tuple[str, ...]]) -> dict[Tier, tuple[str, ...]]:
+        known = sorted({row.family for row in gpu_instances().values()})
+        for families in value.values():
+            for family in families:
+                if family not in known:
+                    raise _problem(
+                        "'{family}' is not a family of the GPU instance table (use {known})",
+                        family=family,
+                        known=", ".join(known),
+                    )
+        return {**gpu_allowed_families(), **value}
+
+
 class Tenant(_Model):
     """A team or product hosted by the platform, with its tier and data classification."""
 
@@ -298,6 +431,7 @@ class Tenant(_Model):
     quotas: Quotas = Quotas()
     monthly_budget_usd: float
     priority_class: str = "experimentation"
+    gpu_pools: tuple[GpuPool, ...] = ()
 
     @field_validator("name")
     @classmethod
@@ -344,6 +478,11 @@ class Tenant(_Model):
                 tiers=" or ".join(f"'{t}'" for t in tiers),
             )
         return value
+
+    @property
+    def max_pool_gpus(self) -> int:
+        """GPUs the tenant's dedicated pools can hold at most (what its GPU quota must cover)."""
+        return sum(pool.max_gpus for pool in self.gpu_pools)
 
 
 def _derived_names(tenant: str) -> dict[str, tuple[str, int]]:
@@ -616,6 +755,7 @@ class Settings(_Model):
     cluster: ClusterConfig = ClusterConfig()
     tenants: tuple[Tenant, ...] = ()
     baseline: BaselineConfig | None = None
+    gpu: GpuConfig = GpuConfig()
 
     @field_validator("region")
     @classmethod
@@ -650,6 +790,7 @@ class Settings(_Model):
             problems.append("baseline: only the account-baseline deployment reads it (remove it from this stack)")
         problems.extend(self._role_account_problems())
         problems.extend(self._address_capacity_problems())
+        problems.extend(self._gpu_pool_problems())
         if problems:
             raise _problem("\n".join(problems))
         return self
@@ -676,6 +817,59 @@ class Settings(_Model):
                 "block or lower quotas.pods)"
             ]
         return []
+
+    def _gpu_pool_problems(self) -> list[str]:
+        """Tier, family, region and quota rules of the tenants' GPU pools (CONTROLS NODE-7, COST-2)."""
+        table = gpu_instances()
+        problems: list[str] = []
+        for index, tenant in enumerate(self.tenants):
+            if not tenant.gpu_pools:
+                continue
+            path = f"tenants[{index}]"
+            if tenant.tier == "shared":
+                problems.append(
+                    f"{path}.gpuPools: tier 'shared' tenants share nodes and have no GPU pools "
+                    "(use tier 'dedicated-pool', or remove gpuPools)"
+                )
+                continue
+            allowed = self.gpu.allowed_families[tenant.tier]
+            names: set[str] = set()
+            for pool_index, pool in enumerate(tenant.gpu_pools):
+                pool_path = f"{path}.gpuPools[{pool_index}]"
+                if pool.name in names:
+                    problems.append(f"{pool_path}.name: '{pool.name}' is used twice (pool names are unique per tenant)")
+                names.add(pool.name)
+                for instance_type in pool.instance_types:
+                    row = table[instance_type]
+                    if row.family not in allowed:
+                        problems.append(
+                            f"{pool_path}.instanceTypes: '{instance_type}' is family {row.family}, not allowed in "
+                            f"tier '{tenant.tier}' (use {', '.join(allowed) or 'no GPU family'}, or add "
+                            f"{row.family} to gpu.allowedFamilies.{tenant.tier})"
+                        )
+                    elif self.region not in row.hourly_usd:
+                        offered = sorted(
+                            {r.family for r in table.values() if self.region in r.hourly_usd} & set(allowed)
+                        )
+                        problems.append(
+                            f"{pool_path}.instanceTypes: '{instance_type}' is not offered in {self.region} (the GPU "
+                            f"table has no price there; families offered there: {', '.join(offered)})"
+                        )
+            too_small = [pool for pool in tenant.gpu_pools if pool.gpus_per_node > tenant.quotas.gpus]
+            for pool in too_small:
+                problems.append(
+                    f"{path}.quotas.gpus: {tenant.quotas.gpus} is too small for one node of pool '{pool.name}' "
+                    f"({pool.largest_type} has {pool.gpus_per_node} GPUs; raise quotas.gpus to at least "
+                    f"{pool.gpus_per_node} or choose a smaller instance type)"
+                )
+            if not too_small and tenant.max_pool_gpus > tenant.quotas.gpus:
+                terms = ", ".join(f"{pool.name}: {pool.max_size} × {pool.gpus_per_node}" for pool in tenant.gpu_pools)
+                problems.append(
+                    f"{path}.gpuPools: maxSize × GPUs per node comes to {tenant.max_pool_gpus} GPUs ({terms}), "
+                    f"above quotas.gpus {tenant.quotas.gpus} (lower maxSize or raise quotas.gpus to "
+                    f"{tenant.max_pool_gpus})"
+                )
+        return problems
 
     @property
     def account_id(self) -> str:
@@ -761,7 +955,18 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
 
 
 _SCALAR_KEYS = ("environment", "deployment", "costCenter", "contact")
-_KEYS = ("environment", "deployment", "costCenter", "contact", "roles", "network", "cluster", "tenants", "baseline")
+_KEYS = (
+    "environment",
+    "deployment",
+    "costCenter",
+    "contact",
+    "roles",
+    "network",
+    "cluster",
+    "tenants",
+    "baseline",
+    "gpu",
+)
 
 
 def load_settings() -> Settings:
