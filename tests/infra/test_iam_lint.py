@@ -1,23 +1,18 @@
 """Every IAM document the account baseline writes, linted with parliament (the IAM policy linter).
 
 The documents are the roles' trust policies, their inline policies and the two permissions
-boundaries of both reference stacks, plus the template role's policy (whose key ARN is unknown in
-a preview, so it is built from the component's function with a stand-in key). Parliament's
+boundaries of both reference stacks. Parliament's
 findings must be exactly the explained ones below: a new finding fails, and so does an
 explanation that no longer matches a finding.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from parliament import analyze_policy_string
 
-from infra.components import registry_baseline
-from infra.config import parse_settings
-from infra.deployments.account_baseline import baseline_settings
 from preflight import Preview, preview_program
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,6 +43,10 @@ EXPLAINED: dict[tuple[str, str], str] = {
     ("policy:tenant-boundary", "RESOURCE_STAR"): BOUNDARY_CEILING,
     ("policy:platform-boundary", "RESOURCE_STAR"): BOUNDARY_CEILING,
     ("inline:audit", "RESOURCE_STAR"): AUDIT_READS_EVERYTHING,
+    ("inline:templates", "UNKNOWN_CONDITION_FOR_ACTION"): (
+        "kms:ResourceAliases (2021) applies to CreateGrant, DescribeKey and RetireGrant per the IAM service "
+        "reference; parliament's bundled action database predates it"
+    ),
 }
 
 
@@ -89,27 +88,10 @@ def test_every_baseline_iam_document_is_linted(preview: Preview) -> None:
         "inline:ci",
         "inline:audit",
         "inline:delivery",
+        "inline:templates",
     }
 
 
 def test_parliament_findings_are_exactly_the_explained_ones(preview: Preview) -> None:
     actual = {(name, issue) for name, document in documents(preview).items() for issue in findings(document)}
     assert actual == set(EXPLAINED)
-
-
-def test_template_role_policy_has_no_finding() -> None:
-    stack, baseline = baseline_settings(
-        parse_settings(
-            {
-                "environment": "dev",
-                "deployment": "account-baseline",
-                "region": "us-east-1",
-                "costCenter": "cc",
-                "contact": "ml-platform@example.com",
-                "baseline": {"accountId": "111122223333", "deployer": {"repository": "o/r"}},
-            }
-        )
-    )
-    key = "arn:aws:kms:us-east-1:111122223333:key/0f4b1c2e-1111-2222-3333-444455556666"
-    statements = registry_baseline.template_permissions(stack, baseline.pull_through_caches, key)
-    assert findings(json.dumps({"Version": "2012-10-17", "Statement": statements})) == set()
