@@ -1,0 +1,278 @@
+"""TenantSpace: PSA labels, quota lines, limit range, every network policy rule, identity, team access.
+
+Two tenants in one program: ``search`` (no GPUs, team access through RBAC) and ``fraud`` (GPUs,
+team access through an EKS access entry scoped to its namespace).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from platform_support import ACCOUNT, REGION, run, settings
+
+from infra.components.cluster import SecureCluster, SecureClusterArgs
+from infra.components.tenant_identity import TenantIdentity, TenantIdentityArgs
+from infra.components.tenant_space import TenantSpace, TenantSpaceArgs
+from infra.tags import register_standard_tags
+from preflight import Preview, ResourceRecord
+
+SETTINGS = settings(
+    tenants=[
+        {
+            "name": "search",
+            "tier": "shared",
+            "dataClassification": "internal",
+            "owner": "search-team@example.com",
+            "costCenter": "cc-search",
+            "monthlyBudgetUsd": 500,
+        },
+        {
+            "name": "fraud",
+            "tier": "shared",
+            "dataClassification": "public",
+            "owner": "fraud-team@example.com",
+            "costCenter": "cc-fraud",
+            "monthlyBudgetUsd": 2000,
+            "quotas": {"gpus": 2, "cpu": 16, "memoryGib": 64, "pods": 80},
+        },
+    ]
+)
+VPC_CIDR = "10.40.0.0/16"
+TEAM_ROLE = f"arn:aws:iam::{ACCOUNT}:role/fraud-ml-engineers"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+TENANTS = ("search", "fraud")
+EVERY_POD: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="module")
+def preview() -> Preview:
+    def body() -> None:
+        register_standard_tags(SETTINGS)
+        cluster = SecureCluster(
+            "shared",
+            SecureClusterArgs(
+                settings=SETTINGS,
+                vpc_id="vpc-0a1b2c3d4e5f60000",
+                subnet_ids=["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
+                vpc_cidr=VPC_CIDR,
+                secrets_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-1111-1111-1111-111111111111",
+                volumes_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/22222222-2222-2222-2222-222222222222",
+                logs_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/33333333-3333-3333-3333-333333333333",
+            ),
+        )
+        for tenant in SETTINGS.tenants:
+            identity = TenantIdentity(tenant.name, TenantIdentityArgs(SETTINGS, tenant, "aip-dev"))
+            TenantSpace(
+                f"{tenant.name}-space",
+                TenantSpaceArgs(
+                    SETTINGS,
+                    tenant,
+                    cluster,
+                    identity.workload_role,
+                    team_role_arn=TEAM_ROLE if tenant.name == "fraud" else None,
+                ),
+            )
+
+    return run(body, SETTINGS)
+
+
+def in_namespace(preview: Preview, type_: str, namespace: str) -> list[ResourceRecord]:
+    return [record for record in preview.by_type(type_) if record.inputs["metadata"].get("namespace") == namespace]
+
+
+def labels(tenant: str) -> dict[str, str]:
+    classification = {"search": "internal", "fraud": "public"}[tenant]
+    return {
+        "aiplatform.io/tenant": tenant,
+        "aiplatform.io/tier": "shared",
+        "aiplatform.io/data-classification": classification,
+    }
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_namespace_enforces_restricted_pod_security_and_carries_the_standard_labels(
+    preview: Preview, tenant: str
+) -> None:
+    namespace = preview.get(NAMESPACE, f"{tenant}-space-namespace")
+    assert namespace.inputs["metadata"] == {
+        "name": tenant,
+        "labels": {
+            **labels(tenant),
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/warn": "restricted",
+            "pod-security.kubernetes.io/audit": "restricted",
+        },
+    }
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_every_kubernetes_object_uses_the_cluster_provider_and_the_tenant_labels(preview: Preview, tenant: str) -> None:
+    provider = preview.get("pulumi:providers:kubernetes", "shared-k8s")
+    [component] = [
+        r for r in preview.by_type("secure-ai-platform:tenant_space:TenantSpace") if r.name == f"{tenant}-space"
+    ]
+    kubernetes = [record for record in preview.children(component.urn) if record.type.startswith("kubernetes:")]
+    # Namespace, quota, limit range, five network policies, service account; search adds its RoleBinding.
+    assert len(kubernetes) == {"search": 10, "fraud": 9}[tenant]
+    for record in kubernetes:
+        assert record.provider is not None, record.urn
+        assert record.provider.startswith(provider.urn), record.urn
+        assert record.inputs["metadata"]["labels"].items() >= labels(tenant).items(), record.urn
+        if record.type != NAMESPACE:
+            assert record.inputs["metadata"]["namespace"] == tenant, record.urn
+
+
+def test_quota_lines_without_gpus(preview: Preview) -> None:
+    quota = preview.get("kubernetes:core/v1:ResourceQuota", "search-space-quota")
+    assert quota.inputs["metadata"]["name"] == "tenant-quota"
+    assert quota.inputs["spec"] == {
+        "hard": {
+            "requests.cpu": "8",
+            "limits.cpu": "8",
+            "requests.memory": "32Gi",
+            "limits.memory": "32Gi",
+            "pods": "50",
+            "requests.nvidia.com/gpu": "0",
+            "services.loadbalancers": "0",
+            "services.nodeports": "0",
+        }
+    }
+
+
+def test_quota_lines_with_gpus(preview: Preview) -> None:
+    quota = preview.get("kubernetes:core/v1:ResourceQuota", "fraud-space-quota")
+    assert quota.inputs["spec"] == {
+        "hard": {
+            "requests.cpu": "16",
+            "limits.cpu": "16",
+            "requests.memory": "64Gi",
+            "limits.memory": "64Gi",
+            "pods": "80",
+            "requests.nvidia.com/gpu": "2",
+            "services.loadbalancers": "0",
+            "services.nodeports": "0",
+        }
+    }
+
+
+@pytest.mark.parametrize(("tenant", "cpu", "memory"), [("search", "8", "32Gi"), ("fraud", "16", "64Gi")])
+def test_limit_range_defaults_and_maxima(preview: Preview, tenant: str, cpu: str, memory: str) -> None:
+    limits = preview.get("kubernetes:core/v1:LimitRange", f"{tenant}-space-limits")
+    assert limits.inputs["metadata"]["name"] == "tenant-limits"
+    assert limits.inputs["spec"] == {
+        "limits": [
+            {
+                "type": "Container",
+                "default": {"cpu": "500m", "memory": "512Mi"},
+                "defaultRequest": {"cpu": "250m", "memory": "256Mi"},
+                "max": {"cpu": cpu, "memory": memory},
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_network_policies_rule_by_rule(preview: Preview, tenant: str) -> None:
+    policies = {
+        record.inputs["metadata"]["name"]: record.inputs["spec"]
+        for record in in_namespace(preview, NETWORK_POLICY, tenant)
+    }
+    assert policies == {
+        "default-deny": {"podSelector": EVERY_POD, "policyTypes": ["Ingress", "Egress"]},
+        "allow-dns": {
+            "podSelector": EVERY_POD,
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                        }
+                    ],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                }
+            ],
+        },
+        "allow-same-namespace": {
+            "podSelector": EVERY_POD,
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"podSelector": EVERY_POD}]}],
+            "egress": [{"to": [{"podSelector": EVERY_POD}]}],
+        },
+        "allow-vpc-endpoints": {
+            "podSelector": EVERY_POD,
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [{"ipBlock": {"cidr": VPC_CIDR}}], "ports": [{"protocol": "TCP", "port": 443}]}],
+        },
+        "allow-pod-identity-agent": {
+            "podSelector": EVERY_POD,
+            "policyTypes": ["Egress"],
+            "egress": [
+                {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": [{"protocol": "TCP", "port": 80}]}
+            ],
+        },
+    }
+
+
+def test_instance_metadata_is_never_reachable(preview: Preview) -> None:
+    for record in preview.by_type(NETWORK_POLICY):
+        for rule in record.inputs["spec"].get("egress", []):
+            for peer in rule.get("to", []):
+                block = peer.get("ipBlock")
+                if block is not None:
+                    assert not block["cidr"].startswith("169.254.169."), record.urn
+                    assert block["cidr"] not in ("0.0.0.0/0", "169.254.0.0/16"), record.urn
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_workload_service_account_without_token_automount_bound_by_pod_identity(preview: Preview, tenant: str) -> None:
+    account = preview.get("kubernetes:core/v1:ServiceAccount", f"{tenant}-space-workload-sa")
+    assert account.inputs["metadata"]["name"] == "workload"
+    assert account.inputs["metadata"]["namespace"] == tenant
+    assert account.inputs["automountServiceAccountToken"] is False
+    association = preview.get(POD_IDENTITY, f"{tenant}-space-pod-identity")
+    role = preview.get("aws:iam/role:Role", f"{tenant}-workload")
+    assert {key: value for key, value in association.inputs.items() if key != "tags"} == {
+        "clusterName": "aip-dev",
+        "namespace": tenant,
+        "serviceAccount": "workload",
+        "roleArn": role.outputs["arn"],
+    }
+    assert association.inputs["tags"]["aiplatform:tenant"] == tenant
+
+
+def test_team_without_a_role_gets_edit_in_its_namespace_only(preview: Preview) -> None:
+    [binding] = preview.by_type(ROLE_BINDING)
+    assert binding.name == "search-space-team-edit"
+    assert binding.inputs["metadata"]["namespace"] == "search"
+    assert binding.inputs["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}
+    assert binding.inputs["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "aip:search:editors"}
+    ]
+    assert not preview.by_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+
+
+def test_team_role_gets_a_namespace_scoped_access_entry_never_cluster_admin(preview: Preview) -> None:
+    entry = preview.get(ACCESS_ENTRY, "fraud-space-team-access")
+    assert {key: value for key, value in entry.inputs.items() if key != "tags"} == {
+        "clusterName": "aip-dev",
+        "principalArn": TEAM_ROLE,
+        "type": "STANDARD",
+    }
+    assert entry.inputs["tags"]["aiplatform:tenant"] == "fraud"
+    association = preview.get(ASSOCIATION, "fraud-space-team-edit")
+    assert association.inputs == {
+        "clusterName": "aip-dev",
+        "principalArn": TEAM_ROLE,
+        "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+        "accessScope": {"type": "namespace", "namespaces": ["fraud"]},
+    }
+    tenant_associations = [r for r in preview.by_type(ASSOCIATION) if r.inputs["principalArn"] == TEAM_ROLE]
+    assert tenant_associations == [association]
