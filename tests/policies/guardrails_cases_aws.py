@@ -220,3 +220,164 @@ def _bucket_encrypted() -> None:
     _sse_with("sse", _bucket("ok-bucket"), key)
     aws.s3.Bucket("ok-inline", server_side_encryption_configuration={"rule": _SSE_OK})
     _bucket("bad-bucket", purpose="data")
+
+
+# --- registries and stores --------------------------------------------------------------------
+
+
+def _repo(name: str, repository: str | None = None, **overrides: object) -> aws.ecr.Repository:
+    args: dict[str, object] = {
+        "name": repository or f"dev/search/{name}",
+        "image_tag_mutability": "IMMUTABLE",
+        "image_scanning_configuration": {"scan_on_push": True},
+        "encryption_configurations": [{"encryption_type": "KMS", "kms_key": KEY_ARN}],
+        "tags": tags(),
+    }
+    args.update(overrides)
+    return aws.ecr.Repository(name, **args)  # type: ignore[arg-type]
+
+
+@case("ecr-immutable-tags")
+def _immutable() -> None:
+    _repo("ok-repo")
+    _repo("absent-bad-mutability", image_tag_mutability=None)
+    _repo("bad-mutable", image_tag_mutability="MUTABLE")
+
+
+@case("ecr-repository-kms")
+def _repo_kms() -> None:
+    key = aws.kms.Key("key", enable_key_rotation=True)
+    _repo("ok-repo")
+    _repo("unknown-ok-key", encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}])
+    _repo("absent-bad-encryption", encryption_configurations=None)
+    _repo("bad-aes", encryption_configurations=[{"encryption_type": "AES256"}])
+
+
+_LIFECYCLE = '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}'
+
+
+@case("ecr-creation-template-governed")
+def _template() -> None:
+    aws.ecr.RepositoryCreationTemplate(
+        "ok-template",
+        prefix="ecr-public",
+        applied_fors=["PULL_THROUGH_CACHE"],
+        encryption_configurations=[{"encryption_type": "KMS", "kms_key": KEY_ARN}],
+        lifecycle_policy=_LIFECYCLE,
+        resource_tags=PLATFORM,
+    )
+    aws.ecr.RepositoryCreationTemplate("bad-template", prefix="docker-hub", applied_fors=["PULL_THROUGH_CACHE"])
+
+
+_PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+
+
+@case("ecr-policy-least-privilege")
+def _ecr_policy() -> None:
+    aws.ecr.RepositoryPolicy("ok-pull", repository="dev/search/api", policy=doc({"Effect": "Allow", "Principal": {"AWS": SEARCH_ROLE}, "Action": _PULL}))
+    aws.ecr.RepositoryPolicy("ok-ci-push", repository="dev/search/api", policy=doc({"Effect": "Allow", "Principal": {"AWS": role_arn("aip-dev-platform-ci")}, "Action": ["ecr:PutImage"]}))
+    aws.ecr.RepositoryPolicy("bad-public", repository="dev/search/api", policy=doc({"Effect": "Allow", "Principal": "*", "Action": _PULL}))
+    aws.ecr.RegistryPolicy("bad-tenant-push", policy=doc({"Effect": "Allow", "Principal": {"AWS": SEARCH_ROLE}, "Action": ["ecr:*"], "Resource": "*"}))
+    aws.ecr.RepositoryPolicy("bad-account", repository="dev/search/api", policy=doc({"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": _PULL}))
+
+
+_PAB = {"block_public_acls": True, "block_public_policy": True, "ignore_public_acls": True, "restrict_public_buckets": True}
+
+
+@case("s3-public-access-block")
+def _pab() -> None:
+    aws.s3.AccountPublicAccessBlock("ok-account", **_PAB)
+    aws.s3.BucketPublicAccessBlock("ok-bucket", bucket="b", **_PAB)
+    aws.s3.BucketPublicAccessBlock("absent-bad-flags", bucket="b")
+    aws.s3.AccountPublicAccessBlock("bad-account", **{**_PAB, "restrict_public_buckets": False})
+
+
+_TLS = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+
+
+@case("s3-bucket-policy-tls-only")
+def _tls() -> None:
+    aws.s3.BucketPolicy("ok-tls", bucket="b", policy=doc(_TLS))
+    aws.s3.BucketPolicy("bad-no-tls", bucket="b", policy=doc({"Effect": "Allow", "Principal": {"AWS": SEARCH_ROLE}, "Action": "s3:GetObject", "Resource": "*"}))
+
+
+@case("s3-bucket-policy-principals")
+def _bucket_principals() -> None:
+    logging = {"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject", "Resource": "*", "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}
+    aws.s3.BucketPolicy("ok-logging", bucket="b", policy=doc(_TLS, logging))
+    aws.s3.BucketPolicy("bad-public-read", bucket="b", policy=doc({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}))
+    aws.s3.BucketPolicy("bad-unconditioned-logging", bucket="b", policy=doc({**logging, "Condition": {}}))
+
+
+@case("s3-acls-disabled")
+def _acls() -> None:
+    aws.s3.BucketOwnershipControls("ok-enforced", bucket="b", rule={"object_ownership": "BucketOwnerEnforced"})
+    aws.s3.BucketOwnershipControls("bad-writer", bucket="b", rule={"object_ownership": "ObjectWriter"})
+    aws.s3.BucketAclV2("bad-acl", bucket="b", acl="private")
+    aws.s3.Bucket("absent-ok-bucket")
+    aws.s3.Bucket("bad-public-acl", acl="public-read")
+
+
+@case("s3-access-logging")
+def _logging() -> None:
+    aws.s3.BucketLogging("ok-logging", bucket="b", target_bucket="logs", target_prefix="b/")
+    aws.s3.BucketLoggingV2("bad-empty-target", bucket="b", target_bucket="", target_prefix="b/")
+
+
+@case("s3-versioning")
+def _versioning() -> None:
+    aws.s3.BucketVersioning("ok-enabled", bucket="b", versioning_configuration={"status": "Enabled"})
+    aws.s3.BucketVersioningV2("bad-suspended", bucket="b", versioning_configuration={"status": "Suspended"})
+
+
+@case("s3-bucket-has-public-access-block")
+def _has_pab() -> None:
+    ok = _bucket("ok-bucket")
+    aws.s3.BucketPublicAccessBlock("pab", bucket=ok.id, **_PAB)
+    aws.s3.BucketPublicAccessBlock("pab-by-name", bucket=f"aip-dev-search-data-{ACCOUNT}-us-east-1", **_PAB)
+    _bucket("ok-by-name", purpose="data")
+    _bucket("bad-bucket", purpose="logs")
+
+
+@case("s3-artifact-buckets-logged")
+def _artifact_logged() -> None:
+    ok = _bucket("ok-models")
+    aws.s3.BucketLogging("log", bucket=ok.id, target_bucket="logs", target_prefix="models/")
+    _bucket("ok-logs-bucket", "platform", "logs")
+    _bucket("bad-data", purpose="data")
+
+
+@case("s3-artifact-buckets-versioned")
+def _artifact_versioned() -> None:
+    ok = _bucket("ok-models")
+    aws.s3.BucketVersioning("ver", bucket=ok.id, versioning_configuration={"status": "Enabled"})
+    _bucket("ok-logs-bucket", "platform", "logs")
+    suspended = _bucket("bad-data", purpose="data")
+    aws.s3.BucketVersioning("ver-suspended", bucket=suspended.id, versioning_configuration={"status": "Suspended"})
+
+
+@case("s3-bucket-policy-owner-principals")
+def _bucket_owner() -> None:
+    own = _bucket("search-bucket")
+    aws.s3.BucketPolicy("ok-own", bucket=own.id, policy=doc(_TLS, {"Effect": "Allow", "Principal": {"AWS": [SEARCH_ROLE, role_arn("aip-dev-platform-break-glass")]}, "Action": "s3:GetObject", "Resource": "*"}))
+    aws.s3.BucketPolicy("bad-foreign", bucket=own.id, policy=doc({"Effect": "Allow", "Principal": {"AWS": OTHER_ROLE}, "Action": "s3:GetObject", "Resource": "*"}))
+    _bucket("forecasting-bucket", "forecasting")
+
+
+@case("ecr-repository-lifecycle")
+def _lifecycle() -> None:
+    ok = _repo("ok-repo")
+    aws.ecr.LifecyclePolicy("lifecycle", repository=ok.name, policy=_LIFECYCLE)
+    _repo("ok-by-name")
+    aws.ecr.LifecyclePolicy("lifecycle-by-name", repository="dev/search/ok-by-name", policy=_LIFECYCLE)
+    _repo("bad-repo")
+
+
+@case("ecr-image-scanning")
+def _scanning() -> None:
+    _repo("ok-scan-on-push")
+    _repo("absent-bad-scanning", image_scanning_configuration=None)
+    _repo("ok-enhanced", "prod/search/enhanced", image_scanning_configuration=None)
+    aws.ecr.RegistryScanningConfiguration(
+        "enhanced", scan_type="ENHANCED", rules=[{"scan_frequency": "CONTINUOUS_SCAN", "repository_filters": [{"filter": "prod/*", "filter_type": "WILDCARD"}]}]
+    )
