@@ -340,6 +340,20 @@ def _account_keys(settings: Settings) -> list[str]:
     return [f"arn:{settings.partition}:kms:*:{settings.account_id}:key/*"]
 
 
+def _deny_other_tenant(sid: str, key: str, own_tenant: str, exempt: dict[str, str]) -> iam.Statement:
+    """Deny when the resource's (or request's) tenant tag is present and names another tenant."""
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Action": "*",
+        "Resource": "*",
+        "Condition": {
+            "Null": {f"{key}/{TENANT_TAG}": "false"},
+            "StringNotEquals": {f"{key}/{TENANT_TAG}": own_tenant, **exempt},
+        },
+    }
+
+
 def tenant_boundary(settings: Settings) -> list[iam.Statement]:
     """The permissions boundary every tenant role carries (IAM-3)."""
     own_tenant = f"${{aws:PrincipalTag/{TENANT_TAG}}}"
@@ -376,26 +390,8 @@ def tenant_boundary(settings: Settings) -> list[iam.Statement]:
         },
         {"Sid": "DenyIamChanges", "Effect": "Deny", "Action": list(IAM_WRITE_ACTIONS), "Resource": "*"},
         {"Sid": "DenyKeyAdministration", "Effect": "Deny", "Action": list(KMS_ADMIN_ACTIONS), "Resource": "*"},
-        {
-            "Sid": "DenyOtherTenantsResources",
-            "Effect": "Deny",
-            "Action": "*",
-            "Resource": "*",
-            "Condition": {
-                "Null": {f"aws:ResourceTag/{TENANT_TAG}": "false"},
-                "StringNotEquals": {f"aws:ResourceTag/{TENANT_TAG}": own_tenant, **other_tenant},
-            },
-        },
-        {
-            "Sid": "DenyTaggingForOtherTenants",
-            "Effect": "Deny",
-            "Action": "*",
-            "Resource": "*",
-            "Condition": {
-                "Null": {f"aws:RequestTag/{TENANT_TAG}": "false"},
-                "StringNotEquals": {f"aws:RequestTag/{TENANT_TAG}": own_tenant, **other_tenant},
-            },
-        },
+        _deny_other_tenant("DenyOtherTenantsResources", "aws:ResourceTag", own_tenant, other_tenant),
+        _deny_other_tenant("DenyTaggingForOtherTenants", "aws:RequestTag", own_tenant, other_tenant),
         {
             "Sid": "DenyRetaggingTenantResources",
             "Effect": "Deny",

@@ -17,19 +17,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from infra import iam, naming
+from infra.components.registry import lifecycle_policy
 from infra.config import PullThroughCache, Settings
 from infra.tags import PLATFORM
 
 TYPE = "secure-ai-platform:registry_baseline:RegistryBaseline"
 
-UNTAGGED_DAYS = 7
-KEEP_IMAGES = 50
 TEMPLATE_ACTIONS = ("ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource")
 TEMPLATE_KEY_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant")
 
@@ -49,31 +47,6 @@ class RegistryBaselineArgs:
 
 def scan_frequency(settings: Settings) -> str:
     return "CONTINUOUS_SCAN" if settings.environment == "prod" else "SCAN_ON_PUSH"
-
-
-def lifecycle_policy() -> dict[str, Any]:
-    """What cached repositories keep: untagged images a week, and the newest images only."""
-    return {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "description": f"Expire untagged images after {UNTAGGED_DAYS} days",
-                "selection": {
-                    "tagStatus": "untagged",
-                    "countType": "sinceImagePushed",
-                    "countUnit": "days",
-                    "countNumber": UNTAGGED_DAYS,
-                },
-                "action": {"type": "expire"},
-            },
-            {
-                "rulePriority": 2,
-                "description": f"Keep the newest {KEEP_IMAGES} images",
-                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": KEEP_IMAGES},
-                "action": {"type": "expire"},
-            },
-        ]
-    }
 
 
 def template_permissions(settings: Settings, caches: Sequence[PullThroughCache]) -> list[iam.Statement]:
@@ -131,6 +104,7 @@ class RegistryBaseline(pulumi.ComponentResource):
         )
 
         self.rules, self.templates = {}, {}
+        # The same expiry as the tenants' own repositories (infra.components.registry).
         lifecycle = json.dumps(lifecycle_policy())
         for cache in args.caches:
             prefix = cache.repository_prefix
