@@ -14,6 +14,7 @@ from .project import Project, StackConfig, find_project, load_stack_config
 
 DEFAULT_PROJECT = "secure-ai-platform"
 MODES: tuple[Mode, ...] = ("first-preview", "update")
+PolicyConfigInput = Mapping[str, Any] | Path | Sequence[Path] | None
 
 
 def preview_program(
@@ -24,7 +25,7 @@ def preview_program(
     stack_config_file: Path | None = None,
     mode: Mode = "first-preview",
     policy_packs: Sequence[Path] | None = None,
-    policy_config: Mapping[str, Any] | None = None,
+    policy_config: PolicyConfigInput = None,
     exact: bool = False,
 ) -> Preview:
     """Preview the Pulumi Python program in ``program_dir`` (or its project) for ``stack``.
@@ -33,8 +34,9 @@ def preview_program(
     file; without it the stack file is ``stack_config_file`` or ``Pulumi.<stack>.yaml`` in the
     project's ``stackConfigDir``, and a missing file means an empty config. ``policy_packs`` are
     evaluated (none when ``None``); ``policy_config`` is in the CLI's ``--policy-pack-config``
-    format and applies to every pack, otherwise each pack's ``config/<environment>.json`` is used
-    when it exists. ``exact`` runs each pack in its own process over the analyzer protocol.
+    format and applies to every pack (a path to such a file works too, and a list of paths gives one
+    file per pack, as the CLI pairs them), otherwise each pack's ``config/<environment>.json`` is
+    used when it exists. ``exact`` runs each pack in its own process over the analyzer protocol.
     Raises ``ProgramError`` when the program or its config fails.
     """
     _check_mode(mode)
@@ -64,7 +66,7 @@ def preview_function(
     config: Mapping[str, Any] | None = None,
     mode: Mode = "first-preview",
     policy_packs: Sequence[Path] | None = None,
-    policy_config: Mapping[str, Any] | None = None,
+    policy_config: PolicyConfigInput = None,
     exact: bool = False,
 ) -> Preview:
     """Run ``fn`` as if it were a program's body (same engine, transforms applied, graph recorded)."""
@@ -106,7 +108,7 @@ def _preview(
     stack_config: StackConfig,
     mode: Mode,
     policy_packs: Sequence[Path] | None,
-    policy_config: Mapping[str, Any] | None,
+    policy_config: PolicyConfigInput,
     exact: bool,
     project_info: Project | None,
 ) -> Preview:

@@ -64,6 +64,11 @@ _PREFLIGHT_DIR = Path(__file__).resolve().parent
 class EngineError(Exception):
     """Something the real engine would reject (a duplicate URN, a bad provider reference, ...)."""
 
+    def __init__(self, detail: str, source: tuple[str, int] | None = None) -> None:
+        super().__init__(_at(source, detail))
+        self.detail = detail
+        self.source = source
+
 
 @dataclass
 class RunResult:
@@ -104,6 +109,7 @@ class _Run:
     outputs_bytes: bytes | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     loop: asyncio.AbstractEventLoop | None = None
+    thread_id: int | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -165,7 +171,7 @@ class _Monitor(MockMonitor):
             return resource_pb2.RegisterResourceResponse(urn=urn)
         if urn in run.by_urn:
             raise EngineError(
-                _at(source, f"duplicate resource URN '{urn}'; give the resource a unique name (or another parent)")
+                f"duplicate resource URN '{urn}'; give the resource a unique name (or another parent)", source
             )
 
         custom = request.custom
@@ -217,7 +223,7 @@ class _Monitor(MockMonitor):
         )
         with self.lock:
             if urn in run.by_urn:
-                raise EngineError(_at(source, f"duplicate resource URN '{urn}'"))
+                raise EngineError(f"duplicate resource URN '{urn}'", source)
             self._add(record)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=output_struct)
 
@@ -272,7 +278,7 @@ class _Monitor(MockMonitor):
             urn = ref.rsplit("::", 1)[0]
             state = self.providers.get(urn)
             if state is None:
-                raise EngineError(_at(source, f"provider reference '{ref}' names no registered provider"))
+                raise EngineError(f"provider reference '{ref}' names no registered provider", source)
             return state
         key = (package, version)
         state = self.default_providers.get(key)
@@ -442,13 +448,25 @@ class _Monitor(MockMonitor):
             state = self.providers.get(request.provider.rsplit("::", 1)[0])
             if state is not None and isinstance(state.inputs.get("region"), str):
                 region = state.inputs["region"]
-        answer = cloud.invoke(request.tok, args, region)
+        try:
+            answer = cloud.invoke(request.tok, args, region)
+        except cloud.UnknownInvokeError as exc:
+            raise EngineError(str(exc), self._caller()) from None
         result = struct_pb2.Struct()
         result.update(answer)
         return resource_pb2.ResourceInvokeResponse(**{"return": result})
 
     def RegisterStackInvokeTransform(self, request: Any) -> empty_pb2.Empty:
         return empty_pb2.Empty()
+
+    def _caller(self) -> tuple[str, int] | None:
+        """Where the program is while it waits for an invoke (the SDK sends no source position)."""
+        frame = sys._current_frames().get(self.run.thread_id or 0)
+        while frame is not None:
+            if _is_user_file(frame.f_code.co_filename):
+                return frame.f_code.co_filename, frame.f_lineno
+            frame = frame.f_back
+        return None
 
 
 class _EngineLog:
@@ -622,7 +640,6 @@ def _tuned_gc() -> Iterator[None]:
     Objects alive before the run are frozen so each collection only scans what the run made.
     """
     previous = gc.get_threshold()
-    gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 1000)
     try:
@@ -724,6 +741,7 @@ def _execute(state: _Run, body: Callable[[], None], root_dir: Path | None) -> No
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preflight-engine")
     loop.set_default_executor(executor)
     state.loop = loop
+    state.thread_id = threading.get_ident()
     previous_loop = _current_loop()
     asyncio.set_event_loop(loop)
     try:
@@ -757,9 +775,9 @@ def _program_error(exc: BaseException) -> BaseException:
     message = str(exc) or type(exc).__name__
     if not isinstance(exc, EngineError | cloud.UnknownInvokeError):
         message = f"{type(exc).__name__}: {message}"
+    if isinstance(exc, EngineError) and exc.source is not None:
+        return ProgramError(exc.detail, exc.source[0], exc.source[1], detail)
     file, line = _program_frame(exc)
-    if isinstance(exc, EngineError) and ": " in message and message.split(":", 1)[0].startswith("/"):
-        return ProgramError(message, None, None, detail)
     return ProgramError(message, file, line, detail)
 
 

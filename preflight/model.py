@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -35,7 +36,10 @@ class ProgramError(PreflightError):
     def location_message(self) -> str:
         if self.file is None:
             return self.message
-        where = f"{self.file}:{self.line}" if self.line else self.file
+        path = Path(self.file)
+        with contextlib.suppress(ValueError):
+            path = path.resolve().relative_to(Path.cwd())
+        where = f"{path}:{self.line}" if self.line else str(path)
         return f"{where}: {self.message}"
 
 
@@ -229,6 +233,9 @@ class Preview:
 
     def by_urn(self, urn: str) -> ResourceRecord:
         return self._by_urn[urn]
+
+    def find(self, urn: str) -> ResourceRecord | None:
+        return self._by_urn.get(urn)
 
     def children(self, urn: str | None) -> list[ResourceRecord]:
         return [record for record in self.resources if record.parent == urn]

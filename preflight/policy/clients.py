@@ -347,6 +347,8 @@ class InProcessPack(_Client):
         policy_module._PolicyAnalyzerServicer = Capturing  # type: ignore[misc]
         argv = sys.argv
         sys.argv = [policy_module.__file__ or "pulumi.policy", ENGINE_ADDRESS, "."]
+        # The finder cached for "." holds the directory it was first used in; drop it.
+        sys.path_importer_cache.pop(".", None)
         try:
             runpy.run_path(".", run_name="__main__")
         except _Captured as captured:
@@ -355,6 +357,7 @@ class InProcessPack(_Client):
             detail = "".join(traceback.format_exception(exc))
             raise PackLoadError(f"policy pack {self.pack_dir} failed to start:\n{detail}".rstrip()) from exc
         finally:
+            sys.path_importer_cache.pop(".", None)
             policy_module._PolicyAnalyzerServicer = original  # type: ignore[misc]
             sys.argv = argv
         raise PackLoadError(f"policy pack {self.pack_dir}: __main__.py built no PolicyPack")
