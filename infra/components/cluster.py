@@ -14,6 +14,14 @@
 - A system (non-GPU) managed node group on the hardened launch template, one node per AZ.
 - A Kubernetes provider built from the cluster's outputs that authenticates as the deployer
   role: ``aws eks get-token --role-arn <deployer>`` through the kubeconfig's exec plugin.
+
+What ``pulumi up`` needs where it runs (a runner inside the VPC, or on a network routed into it
+from an address inside the VPC CIDR, which is all the control-plane security group admits): the
+AWS CLI v2 on ``PATH`` (the provider runs it for every token; kubectl is not needed), credentials
+that may ``sts:AssumeRole`` the deployer role (the deployer's trust policy must name the runner's
+identity, itself included when the runner already runs as the deployer), and a path to STS (the
+VPC's ``sts`` interface endpoint) and to the private API endpoint on 443. Nothing is written to a
+kubeconfig file; the provider holds it in the stack state, without credentials.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ caps whatever is attached later.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,42 +153,27 @@ class TenantIdentity(pulumi.ComponentResource):
         # The partition is the second field of the caller's ARN (aws, aws-cn, aws-us-gov).
         partition = caller.arn.apply(lambda arn: arn.split(":")[1])
 
-        assume = pulumi.Output.all(partition, caller.account_id, region).apply(
-            lambda values: json.dumps(
-                trust_policy(
-                    partition=values[0],
-                    account=values[1],
-                    region=values[2],
-                    cluster_name=args.cluster_name,
-                    namespace=self.namespace,
-                )
+        where = pulumi.Output.all(partition, caller.account_id, region)
+
+        def document(build: Callable[..., dict[str, Any]], **names: str) -> pulumi.Output[str]:
+            return where.apply(
+                lambda values: json.dumps(build(partition=values[0], account=values[1], region=values[2], **names))
             )
-        )
+
         self.workload_role = aws.iam.Role(
             f"{name}-workload",
             name=naming.role_name(settings.environment, tenant.name, "workload"),
             description=f"Workloads of tenant {tenant.name} ({settings.environment}), through EKS Pod Identity",
-            assume_role_policy=assume,
+            assume_role_policy=document(trust_policy, cluster_name=args.cluster_name, namespace=self.namespace),
             permissions_boundary=settings.required_roles.tenant_boundary,
             max_session_duration=3600,
             opts=child,
-        )
-        policy = pulumi.Output.all(partition, caller.account_id, region).apply(
-            lambda values: json.dumps(
-                workload_policy(
-                    partition=values[0],
-                    account=values[1],
-                    region=values[2],
-                    environment=settings.environment,
-                    tenant=tenant.name,
-                )
-            )
         )
         self.workload_policy = aws.iam.RolePolicy(
             f"{name}-workload-access",
             name="tenant-resources",
             role=self.workload_role.id,
-            policy=policy,
+            policy=document(workload_policy, environment=settings.environment, tenant=tenant.name),
             opts=child,
         )
         self.register_outputs(

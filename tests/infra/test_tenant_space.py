@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from platform_support import ACCOUNT, REGION, run, settings
+from platform_support import ACCOUNT, REGION, run, settings, tenant
 
 from infra.components.cluster import SecureCluster, SecureClusterArgs
 from infra.components.tenant_identity import TenantIdentity, TenantIdentityArgs
@@ -19,23 +19,13 @@ from preflight import Preview, ResourceRecord
 
 SETTINGS = settings(
     tenants=[
-        {
-            "name": "search",
-            "tier": "shared",
-            "dataClassification": "internal",
-            "owner": "search-team@example.com",
-            "costCenter": "cc-search",
-            "monthlyBudgetUsd": 500,
-        },
-        {
-            "name": "fraud",
-            "tier": "shared",
-            "dataClassification": "public",
-            "owner": "fraud-team@example.com",
-            "costCenter": "cc-fraud",
-            "monthlyBudgetUsd": 2000,
-            "quotas": {"gpus": 2, "cpu": 16, "memoryGib": 64, "pods": 80},
-        },
+        tenant("search"),
+        tenant(
+            "fraud",
+            dataClassification="public",
+            monthlyBudgetUsd=2000,
+            quotas={"gpus": 2, "cpu": 16, "memoryGib": 64, "pods": 80},
+        ),
     ]
 )
 VPC_CIDR = "10.40.0.0/16"
@@ -66,16 +56,16 @@ def preview() -> Preview:
                 logs_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/33333333-3333-3333-3333-333333333333",
             ),
         )
-        for tenant in SETTINGS.tenants:
-            identity = TenantIdentity(tenant.name, TenantIdentityArgs(SETTINGS, tenant, "aip-dev"))
+        for owner in SETTINGS.tenants:
+            identity = TenantIdentity(owner.name, TenantIdentityArgs(SETTINGS, owner, "aip-dev"))
             TenantSpace(
-                f"{tenant.name}-space",
+                f"{owner.name}-space",
                 TenantSpaceArgs(
                     SETTINGS,
-                    tenant,
+                    owner,
                     cluster,
                     identity.workload_role,
-                    team_role_arn=TEAM_ROLE if tenant.name == "fraud" else None,
+                    team_role_arn=TEAM_ROLE if owner.name == "fraud" else None,
                 ),
             )
 
