@@ -381,3 +381,210 @@ def _scanning() -> None:
     aws.ecr.RegistryScanningConfiguration(
         "enhanced", scan_type="ENHANCED", rules=[{"scan_frequency": "CONTINUOUS_SCAN", "repository_filters": [{"filter": "prod/*", "filter_type": "WILDCARD"}]}]
     )
+
+
+# --- cluster ----------------------------------------------------------------------------------
+
+
+@case("eks-private-endpoint")
+def _endpoint() -> None:
+    _cluster("ok-private")
+    _cluster("absent-bad-endpoint", vpc_config={"subnet_ids": ["subnet-1"]})
+    _cluster("bad-public", vpc_config={**_VPC, "endpoint_public_access": True, "public_access_cidrs": ["0.0.0.0/0"]})
+
+
+@case("eks-supported-version")
+def _version() -> None:
+    _cluster("ok-version")
+    _cluster("absent-bad-version", version=None)
+    _cluster("bad-old", version="1.27")
+
+
+@case("eks-control-plane-logs")
+def _logs() -> None:
+    _cluster("ok-logs")
+    _cluster("absent-bad-logs", enabled_cluster_log_types=None)
+    _cluster("bad-partial", enabled_cluster_log_types=["api", "audit"])
+
+
+@case("eks-access-entries")
+def _access_entries() -> None:
+    _cluster("ok-api")
+    _cluster("absent-bad-access", access_config=None)
+    _cluster("bad-config-map", access_config={"authentication_mode": "API_AND_CONFIG_MAP", "bootstrap_cluster_creator_admin_permissions": False})
+
+
+@case("eks-access-entry-no-masters")
+def _masters() -> None:
+    aws.eks.AccessEntry("ok-entry", cluster_name="c", principal_arn=SEARCH_ROLE, kubernetes_groups=["search-editors"])
+    aws.eks.AccessEntry("bad-masters", cluster_name="c", principal_arn=SEARCH_ROLE, kubernetes_groups=["system:masters"])
+
+
+_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+_EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
+
+
+@case("eks-admin-access-platform-only")
+def _admin_access() -> None:
+    aws.eks.AccessPolicyAssociation("ok-admin", cluster_name="c", principal_arn=role_arn("aip-dev-platform-platform-admin"), policy_arn=_ADMIN_POLICY, access_scope={"type": "cluster"})
+    aws.eks.AccessPolicyAssociation("ok-tenant-edit", cluster_name="c", principal_arn=SEARCH_ROLE, policy_arn=_EDIT_POLICY, access_scope={"type": "namespace", "namespaces": ["search"]})
+    aws.eks.AccessPolicyAssociation("bad-tenant-admin", cluster_name="c", principal_arn=SEARCH_ROLE, policy_arn=_ADMIN_POLICY, access_scope={"type": "cluster"})
+
+
+@case("eks-tenant-access-scoped")
+def _tenant_access() -> None:
+    role = aws.iam.Role("search-role", assume_role_policy=doc(), tags=tags())
+    aws.eks.AccessPolicyAssociation("ok-scoped", cluster_name="c", principal_arn=role.arn, policy_arn=_EDIT_POLICY, access_scope={"type": "namespace", "namespaces": ["search"]})
+    aws.eks.AccessPolicyAssociation("bad-other-namespace", cluster_name="c", principal_arn=role.arn, policy_arn=_EDIT_POLICY, access_scope={"type": "namespace", "namespaces": ["search", "forecasting"]})
+    aws.eks.AccessPolicyAssociation("bad-cluster-wide", cluster_name="c", principal_arn=role.arn, policy_arn=_EDIT_POLICY, access_scope={"type": "cluster"})
+
+
+@case("eks-pod-identity-dedicated-account")
+def _pod_identity_sa() -> None:
+    aws.eks.PodIdentityAssociation("ok-named", cluster_name="c", namespace="search", service_account="inference", role_arn=SEARCH_ROLE)
+    aws.eks.PodIdentityAssociation("bad-default-sa", cluster_name="c", namespace="search", service_account="default", role_arn=SEARCH_ROLE)
+
+
+@case("eks-workload-identity-scoped")
+def _workload_identity() -> None:
+    search = aws.iam.Role("search-role", assume_role_policy=doc(), tags=tags())
+    shared = aws.iam.Role("shared-role", assume_role_policy=doc(), tags=tags("forecasting"))
+    platform = aws.iam.Role("platform-role", assume_role_policy=doc(), tags=PLATFORM)
+    aws.eks.PodIdentityAssociation("ok-own", cluster_name="c", namespace="search", service_account="api", role_arn=search.arn)
+    aws.eks.PodIdentityAssociation("ok-system", cluster_name="c", namespace="kube-system", service_account="ebs-csi", role_arn=platform.arn)
+    aws.eks.PodIdentityAssociation("bad-foreign-namespace", cluster_name="c", namespace="search", service_account="api2", role_arn=shared.arn)
+    aws.eks.PodIdentityAssociation("bad-platform-in-tenant", cluster_name="c", namespace="search", service_account="api3", role_arn=platform.arn)
+
+
+@case("guardduty-eks-protection")
+def _guardduty() -> None:
+    aws.guardduty.DetectorFeature("ok-audit", detector_id="d", name="EKS_AUDIT_LOGS", status="ENABLED")
+    aws.guardduty.DetectorFeature("ok-other-feature", detector_id="d", name="S3_DATA_EVENTS", status="DISABLED")
+    aws.guardduty.DetectorFeature("bad-runtime-off", detector_id="d", name="RUNTIME_MONITORING", status="DISABLED")
+
+
+@case("guardduty-eks-features-present")
+def _guardduty_stack() -> None:
+    ok = aws.guardduty.Detector("ok-detector", enable=True)
+    aws.guardduty.DetectorFeature("audit", detector_id=ok.id, name="EKS_AUDIT_LOGS", status="ENABLED")
+    aws.guardduty.DetectorFeature("runtime", detector_id=ok.id, name="RUNTIME_MONITORING", status="ENABLED")
+    aws.guardduty.Detector("bad-detector", enable=True)
+
+
+# --- nodes ------------------------------------------------------------------------------------
+
+_IMDS = {"http_tokens": "required", "http_put_response_hop_limit": 1, "http_endpoint": "enabled"}
+
+
+@case("imdsv2-required")
+def _imdsv2() -> None:
+    aws.ec2.LaunchTemplate("ok-template", metadata_options=_IMDS)
+    aws.ec2.LaunchTemplate("absent-bad-template")
+    aws.ec2.Instance("bad-optional", ami="ami-1", instance_type="m6i.large", metadata_options={"http_tokens": "optional"})
+
+
+@case("imds-hop-limit")
+def _hop() -> None:
+    aws.ec2.LaunchTemplate("ok-template", metadata_options=_IMDS)
+    aws.ec2.LaunchTemplate("absent-bad-template", metadata_options={"http_tokens": "required"})
+    aws.ec2.Instance("bad-two-hops", ami="ami-1", instance_type="m6i.large", metadata_options={**_IMDS, "http_put_response_hop_limit": 2})
+
+
+@case("no-public-ip")
+def _public_ip() -> None:
+    aws.ec2.Subnet("ok-private", vpc_id="vpc-1", cidr_block="10.0.0.0/24", map_public_ip_on_launch=False)
+    aws.ec2.Subnet("absent-ok-subnet", vpc_id="vpc-1", cidr_block="10.0.1.0/24")
+    aws.ec2.Subnet("bad-public", vpc_id="vpc-1", cidr_block="10.0.2.0/24", map_public_ip_on_launch=True)
+    aws.ec2.LaunchTemplate("bad-template", network_interfaces=[{"associate_public_ip_address": "true"}])
+    aws.ec2.Instance("bad-instance", ami="ami-1", instance_type="m6i.large", associate_public_ip_address=True)
+
+
+def _node_group(name: str, **overrides: object) -> aws.eks.NodeGroup:
+    args: dict[str, object] = {
+        "cluster_name": "c",
+        "node_role_arn": role_arn("aip-dev-platform-node"),
+        "subnet_ids": ["subnet-1"],
+        "instance_types": ["m6i.large"],
+        "scaling_config": {"min_size": 1, "max_size": 2, "desired_size": 1},
+        "tags": PLATFORM,
+    }
+    args.update(overrides)
+    return aws.eks.NodeGroup(name, **args)  # type: ignore[arg-type]
+
+
+_GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
+
+
+def _pool_taint(tenant: str) -> dict[str, str]:
+    return {"key": "aiplatform.io/tenant", "value": tenant, "effect": "NO_SCHEDULE"}
+
+
+@case("no-ssh-access")
+def _ssh() -> None:
+    _node_group("ok-group")
+    _node_group("bad-remote", remote_access={"ec2_ssh_key": "ops"})
+    aws.ec2.Instance("bad-key", ami="ami-1", instance_type="m6i.large", key_name="ops")
+
+
+@case("gpu-node-group-tainted")
+def _gpu_taint() -> None:
+    _node_group("ok-cpu")
+    _node_group("ok-gpu", instance_types=["g5.xlarge"], taints=[_GPU_TAINT])
+    _node_group("bad-gpu-type", instance_types=["g5.xlarge"])
+    _node_group("bad-gpu-ami", ami_type="AL2023_x86_64_NVIDIA", instance_types=["g6.xlarge"], taints=[_pool_taint("search")])
+
+
+_POOL = tags("vision", "dedicated-pool", "confidential")
+
+
+@case("dedicated-pool-bound")
+def _pool_bound() -> None:
+    _node_group("ok-pool", tags=_POOL, labels={"aiplatform.io/tenant": "vision"}, taints=[_GPU_TAINT, _pool_taint("vision")])
+    _node_group("ok-shared-group")
+    _node_group("bad-untainted", tags=_POOL, labels={"aiplatform.io/tenant": "vision"}, taints=[_GPU_TAINT])
+    _node_group("bad-two-tenants", tags=_POOL, labels={"aiplatform.io/tenant": "vision"}, taints=[_pool_taint("vision"), _pool_taint("search")])
+
+
+@case("instance-types-allowed")
+def _families() -> None:
+    _node_group("ok-platform")
+    _node_group("ok-pool-gpu", tags=_POOL, instance_types=["g5.2xlarge"])
+    _node_group("absent-ok-default-type", instance_types=None)
+    _node_group("bad-shared-gpu", tags=tags(), instance_types=["g5.xlarge"])
+    aws.ec2.Instance("bad-p5-in-pool", ami="ami-1", instance_type="p5.48xlarge", tags=_POOL)
+
+
+@case("gpu-node-group-bounded")
+def _bounded() -> None:
+    _node_group("ok-small", instance_types=["g5.12xlarge"], scaling_config={"min_size": 0, "max_size": 4, "desired_size": 0})
+    _node_group("bad-large", instance_types=["g5.48xlarge"], scaling_config={"min_size": 0, "max_size": 3, "desired_size": 0})
+
+
+_SINGLE = tags("bank", "single-tenant", "regulated")
+
+
+@case("single-tenant-hardware")
+def _single_tenant() -> None:
+    aws.ec2.Instance("ok-host", ami="ami-1", instance_type="g5.xlarge", tenancy="host", tags=_SINGLE)
+    aws.ec2.Instance("ok-shared-tier", ami="ami-1", instance_type="m6i.large", tags=tags())
+    aws.ec2.LaunchTemplate("absent-bad-template", tags=_SINGLE)
+    aws.ec2.Instance("bad-default", ami="ami-1", instance_type="g5.xlarge", tenancy="default", tags=_SINGLE)
+
+
+@case("dedicated-host-no-auto-placement")
+def _auto_placement() -> None:
+    aws.ec2.DedicatedHost("ok-off", availability_zone="us-east-1a", instance_family="g5", auto_placement="off")
+    aws.ec2.DedicatedHost("absent-bad-host", availability_zone="us-east-1a", instance_family="g5")
+
+
+@case("gpu-node-groups-tainted-bound")
+def _gpu_stack() -> None:
+    template = aws.ec2.LaunchTemplate("gpu-template", instance_type="g5.xlarge")
+    vision_role = aws.iam.Role("vision-node-role", assume_role_policy=doc(), tags=_POOL)
+    other_role = aws.iam.Role("search-node-role", assume_role_policy=doc(), tags=tags())
+    lt = {"id": template.id, "version": "1"}
+    _node_group("ok-tainted", instance_types=None, launch_template=lt, taints=[_GPU_TAINT])
+    _node_group("bad-untainted", instance_types=None, launch_template=lt)
+    pool = {"tags": _POOL, "labels": {"aiplatform.io/tenant": "vision"}, "taints": [_GPU_TAINT, _pool_taint("vision")]}
+    _node_group("ok-own-role", node_role_arn=vision_role.arn, instance_types=["g5.xlarge"], **pool)
+    _node_group("bad-foreign-role", node_role_arn=other_role.arn, instance_types=["g5.xlarge"], **pool)
