@@ -1,0 +1,133 @@
+"""Deployment ``shared-cluster``: tiers ``shared`` and ``dedicated-pool`` of one environment.
+
+The platform first: its key ring, the isolated network, the access-log bucket, the budget alert
+topic, the EKS cluster and the priority classes. Then every tenant: its workload identity (all
+tenants' identities first, so that each tenant's repository policy can deny every other tenant's
+role), then its key ring, registry, model store, namespace and budget. Every tenant component is
+created with the tenant's tag scope, so all its resources carry that tenant's standard tags.
+
+Stack outputs: ``clusterName``, and ``tenants``: per tenant its namespace, repository URLs,
+model bucket name and key ARNs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from infra import naming
+from infra.components.alert_topic import AlertTopic, AlertTopicArgs
+from infra.components.budget import TenantBudget, TenantBudgetArgs
+from infra.components.cluster import SecureCluster, SecureClusterArgs
+from infra.components.key_ring import KeyRing, KeyRingArgs
+from infra.components.log_bucket import LogBucket, LogBucketArgs
+from infra.components.model_store import ModelStore, ModelStoreArgs
+from infra.components.network import IsolatedNetwork, NetworkArgs
+from infra.components.priority_classes import PriorityClasses, PriorityClassesArgs
+from infra.components.registry import PrivateRegistry, RegistryArgs
+from infra.components.tenant_identity import TenantIdentity, TenantIdentityArgs
+from infra.components.tenant_space import TenantSpace, TenantSpaceArgs
+from infra.config import Settings, Tenant
+from infra.tags import PLATFORM, TagScope, scoped_options
+
+PLATFORM_PURPOSES = ("cluster-secrets", "volumes", "registry", "models", "data", "logs")
+TENANT_PURPOSES = ("registry", "models", "data", "logs")
+
+
+def tenant_purposes(tenant: Tenant) -> tuple[str, ...]:
+    """A dedicated-pool tenant's nodes have volumes of their own, encrypted with its own key."""
+    return (*TENANT_PURPOSES, "volumes") if tenant.tier == "dedicated-pool" else TENANT_PURPOSES
+
+
+@dataclass
+class Platform:
+    """The shared infrastructure every tenant builds on."""
+
+    keys: KeyRing
+    network: IsolatedNetwork
+    log_bucket: LogBucket
+    alerts: AlertTopic
+    cluster: SecureCluster
+
+
+def build(settings: Settings) -> None:
+    platform = build_platform(settings)
+    identities = {
+        tenant.name: TenantIdentity(
+            f"{tenant.name}-identity",
+            TenantIdentityArgs(settings, tenant, naming.cluster_name(settings.environment)),
+            opts=scoped_options(settings, TagScope.for_tenant(settings, tenant.name)),
+        )
+        for tenant in settings.tenants
+    }
+    outputs = {tenant.name: build_tenant(settings, platform, tenant, identities) for tenant in settings.tenants}
+    pulumi.export("clusterName", platform.cluster.cluster_name)
+    pulumi.export("tenants", outputs)
+
+
+def build_platform(settings: Settings) -> Platform:
+    roles = settings.required_roles
+    keys = KeyRing(
+        "platform-keys",
+        KeyRingArgs(
+            settings,
+            PLATFORM,
+            PLATFORM_PURPOSES,
+            user_role_arns=[roles.platform_admin],
+            extra_log_group_prefixes=[f"/aws/eks/{naming.cluster_name(settings.environment)}/"],
+            budget_alerts=True,
+        ),
+    )
+    network = IsolatedNetwork("network", NetworkArgs(settings, PLATFORM, keys.arns["logs"]))
+    log_bucket = LogBucket("access-logs", LogBucketArgs(settings))
+    alerts = AlertTopic("budget-alerts", AlertTopicArgs(settings, keys.arns["logs"]))
+    cluster = SecureCluster(
+        "cluster",
+        SecureClusterArgs(
+            settings,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            vpc_cidr=network.cidr,
+            secrets_key_arn=keys.arns["cluster-secrets"],
+            volumes_key_arn=keys.arns["volumes"],
+            logs_key_arn=keys.arns["logs"],
+        ),
+    )
+    PriorityClasses("priority-classes", PriorityClassesArgs(provider=cluster.provider))
+    return Platform(keys, network, log_bucket, alerts, cluster)
+
+
+def build_tenant(
+    settings: Settings, platform: Platform, tenant: Tenant, identities: dict[str, TenantIdentity]
+) -> dict[str, object]:
+    """One tenant's keys, registry, model store, namespace and budget; returns its stack outputs."""
+    name = tenant.name
+    opts = scoped_options(settings, TagScope.for_tenant(settings, name))
+    workload_role = identities[name].workload_role
+    others = [identity.workload_role.arn for other, identity in identities.items() if other != name]
+    keys = KeyRing(f"{name}-keys", KeyRingArgs(settings, name, tenant_purposes(tenant), [workload_role.arn]), opts=opts)
+    registry = PrivateRegistry(
+        f"{name}-registry",
+        RegistryArgs(
+            settings,
+            tenant,
+            keys.arns["registry"],
+            pull_role_arns=[workload_role.arn, platform.cluster.node_role.arn],
+            denied_role_arns=others,
+        ),
+        opts=opts,
+    )
+    store = ModelStore(
+        f"{name}-models",
+        ModelStoreArgs(settings, tenant, keys.arns["models"], [workload_role.arn], platform.log_bucket.bucket_name),
+        opts=opts,
+    )
+    space = TenantSpace(f"{name}-space", TenantSpaceArgs(settings, tenant, platform.cluster, workload_role), opts=opts)
+    TenantBudget(f"{name}-budget", TenantBudgetArgs(settings, tenant, platform.alerts.topic_arn), opts=opts)
+    return {
+        "namespace": space.namespace_name,
+        "repositoryUrls": registry.repository_urls,
+        "bucketName": store.bucket_name,
+        "keyArns": keys.arns,
+    }
