@@ -588,3 +588,301 @@ def _gpu_stack() -> None:
     pool = {"tags": _POOL, "labels": {"aiplatform.io/tenant": "vision"}, "taints": [_GPU_TAINT, _pool_taint("vision")]}
     _node_group("ok-own-role", node_role_arn=vision_role.arn, instance_types=["g5.xlarge"], **pool)
     _node_group("bad-foreign-role", node_role_arn=other_role.arn, instance_types=["g5.xlarge"], **pool)
+
+
+# --- network ----------------------------------------------------------------------------------
+
+_OPEN = ["0.0.0.0/0"]
+
+
+@case("default-security-group-closed")
+def _default_sg() -> None:
+    aws.ec2.DefaultSecurityGroup("absent-ok-closed", vpc_id="vpc-1")
+    aws.ec2.DefaultSecurityGroup("bad-open", vpc_id="vpc-1", egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": _OPEN}])
+
+
+@case("no-open-ingress")
+def _ingress() -> None:
+    aws.ec2.SecurityGroup("ok-vpc-only", vpc_id="vpc-1", ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["10.0.0.0/16"]}])
+    aws.ec2.SecurityGroup("bad-open", vpc_id="vpc-1", ingress=[{"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": _OPEN}])
+    aws.ec2.SecurityGroupRule("bad-rule", type="ingress", security_group_id="sg-1", protocol="tcp", from_port=443, to_port=443, ipv6_cidr_blocks=["::/0"])
+    aws.ec2.SecurityGroupRule("ok-egress-rule", type="egress", security_group_id="sg-1", protocol="tcp", from_port=443, to_port=443, cidr_blocks=_OPEN)
+    aws.vpc.SecurityGroupIngressRule("bad-vpc-rule", security_group_id="sg-1", ip_protocol="tcp", from_port=80, to_port=80, cidr_ipv4="0.0.0.0/0")
+
+
+@case("no-unrestricted-egress")
+def _egress() -> None:
+    aws.ec2.SecurityGroup("ok-https", vpc_id="vpc-1", egress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": _OPEN}])
+    aws.ec2.SecurityGroup("bad-all", vpc_id="vpc-1", egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": _OPEN}])
+    aws.vpc.SecurityGroupEgressRule("bad-vpc-all", security_group_id="sg-1", ip_protocol="-1", cidr_ipv4="0.0.0.0/0")
+
+
+def _rule_group(name: str, rules_type: str) -> None:
+    aws.networkfirewall.RuleGroup(
+        name,
+        capacity=100,
+        type="STATEFUL",
+        rule_group={"rules_source": {"rules_source_list": {"generated_rules_type": rules_type, "target_types": ["TLS_SNI"], "targets": [".pypi.org"]}}},
+    )
+
+
+@case("firewall-domain-allowlist")
+def _allowlist() -> None:
+    _rule_group("ok-allowlist", "ALLOWLIST")
+    _rule_group("bad-denylist", "DENYLIST")
+
+
+@case("flow-log-all-traffic")
+def _flow_log() -> None:
+    aws.ec2.FlowLog("ok-all", vpc_id="vpc-1", traffic_type="ALL", log_destination="arn:aws:s3:::logs", log_destination_type="s3")
+    aws.ec2.FlowLog("bad-reject", vpc_id="vpc-1", traffic_type="REJECT", log_destination="arn:aws:s3:::logs", log_destination_type="s3")
+
+
+@case("vpc-endpoint-private-dns")
+def _private_dns() -> None:
+    aws.ec2.VpcEndpoint("ok-interface", vpc_id="vpc-1", service_name="com.amazonaws.us-east-1.sts", vpc_endpoint_type="Interface", private_dns_enabled=True)
+    aws.ec2.VpcEndpoint("ok-gateway", vpc_id="vpc-1", service_name="com.amazonaws.us-east-1.s3", vpc_endpoint_type="Gateway")
+    aws.ec2.VpcEndpoint("absent-bad-dns", vpc_id="vpc-1", service_name="com.amazonaws.us-east-1.kms", vpc_endpoint_type="Interface")
+
+
+@case("vpc-flow-logs")
+def _vpc_flow() -> None:
+    ok = aws.ec2.Vpc("ok-vpc", cidr_block="10.0.0.0/16")
+    aws.ec2.FlowLog("log", vpc_id=ok.id, traffic_type="ALL", log_destination="arn:aws:s3:::logs", log_destination_type="s3")
+    aws.ec2.Vpc("bad-vpc", cidr_block="10.1.0.0/16")
+
+
+@case("vpc-required-endpoints")
+def _vpc_endpoints() -> None:
+    ok = aws.ec2.Vpc("ok-vpc", cidr_block="10.0.0.0/16")
+    for service in ("ecr.api", "ecr.dkr", "sts", "kms", "logs"):
+        aws.ec2.VpcEndpoint(f"ep-{service}", vpc_id=ok.id, service_name=f"com.amazonaws.us-east-1.{service}", vpc_endpoint_type="Interface", private_dns_enabled=True)
+    aws.ec2.VpcEndpoint("ep-s3", vpc_id=ok.id, service_name="com.amazonaws.us-east-1.s3", vpc_endpoint_type="Gateway")
+    bad = aws.ec2.Vpc("bad-vpc", cidr_block="10.1.0.0/16")
+    aws.ec2.VpcEndpoint("only-s3", vpc_id=bad.id, service_name="com.amazonaws.us-east-1.s3")
+
+
+@case("open-egress-only-via-firewall")
+def _egress_firewall() -> None:
+    firewalled = aws.ec2.Vpc("firewalled", cidr_block="10.0.0.0/16")
+    aws.networkfirewall.Firewall("fw", vpc_id=firewalled.id, firewall_policy_arn="arn:fp", subnet_mappings=[{"subnet_id": "subnet-1"}])
+    closed = aws.ec2.Vpc("closed", cidr_block="10.1.0.0/16")
+    https = [{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": _OPEN}]
+    aws.ec2.SecurityGroup("ok-firewalled", vpc_id=firewalled.id, egress=https)
+    aws.ec2.SecurityGroup("ok-private", vpc_id=closed.id, egress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["10.1.0.0/16"]}])
+    group = aws.ec2.SecurityGroup("bad-no-firewall", vpc_id=closed.id, egress=https)
+    aws.vpc.SecurityGroupEgressRule("bad-rule", security_group_id=group.id, ip_protocol="tcp", from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0")
+
+
+@case("no-internet-route-for-workloads")
+def _igw_routes() -> None:
+    igw = aws.ec2.InternetGateway("igw", vpc_id="vpc-1")
+    public_subnet = aws.ec2.Subnet("public-subnet", vpc_id="vpc-1", cidr_block="10.0.0.0/24")
+    private_subnet = aws.ec2.Subnet("private-subnet", vpc_id="vpc-1", cidr_block="10.0.1.0/24")
+    aws.ec2.NatGateway("nat", subnet_id=public_subnet.id, allocation_id="eipalloc-1")
+    public_table = aws.ec2.RouteTable("public-table", vpc_id="vpc-1")
+    private_table = aws.ec2.RouteTable("private-table", vpc_id="vpc-1")
+    aws.ec2.RouteTableAssociation("public-assoc", subnet_id=public_subnet.id, route_table_id=public_table.id)
+    aws.ec2.RouteTableAssociation("private-assoc", subnet_id=private_subnet.id, route_table_id=private_table.id)
+    aws.ec2.Route("ok-public-internet", route_table_id=public_table.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
+    aws.ec2.Route("ok-private-endpoint", route_table_id=private_table.id, destination_cidr_block="0.0.0.0/0", vpc_endpoint_id="vpce-1")
+    aws.ec2.Route("bad-private-internet", route_table_id=private_table.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
+
+
+# --- identity ---------------------------------------------------------------------------------
+
+
+@case("iam-no-wildcard-admin")
+def _wildcards() -> None:
+    aws.iam.Policy("ok-scoped", policy=doc({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}))
+    aws.iam.Policy("bad-admin", policy=doc({"Effect": "Allow", "Action": "*", "Resource": "*"}))
+    aws.iam.RolePolicy("bad-service-star", role="r", policy=doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))
+    aws.iam.UserPolicy("bad-not-action", user="u", policy=doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}))
+
+
+_ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+@case("iam-no-admin-managed-policies")
+def _admin_managed() -> None:
+    aws.iam.RolePolicyAttachment("ok-break-glass", role="aip-dev-platform-break-glass", policy_arn=_ADMIN_ARN)
+    aws.iam.RolePolicyAttachment("ok-readonly", role="aip-dev-search-workload", policy_arn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    aws.iam.RolePolicyAttachment("bad-tenant-admin", role="aip-dev-search-workload", policy_arn=_ADMIN_ARN)
+    aws.iam.Role("bad-managed", name="aip-dev-search-ops", assume_role_policy=doc(), managed_policy_arns=[_ADMIN_ARN])
+
+
+_BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/aip-dev-tenant-boundary"
+
+
+@case("iam-tenant-permissions-boundary")
+def _boundary() -> None:
+    aws.iam.Role("ok-bounded", assume_role_policy=doc(), permissions_boundary=_BOUNDARY, tags=tags())
+    aws.iam.Role("ok-platform", assume_role_policy=doc(), tags=PLATFORM)
+    aws.iam.Role("absent-bad-boundary", assume_role_policy=doc(), tags=tags())
+
+
+_OIDC = f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+
+
+def _oidc(subject: str | None) -> dict[str, object]:
+    condition = {"oidc.eks.us-east-1.amazonaws.com/id/ABC:aud": "sts.amazonaws.com"}
+    if subject:
+        condition["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"] = subject
+    return {"Effect": "Allow", "Principal": {"Federated": _OIDC}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": condition}}
+
+
+@case("iam-scoped-trust")
+def _trust() -> None:
+    pods = {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
+    aws.iam.Role("ok-pod-identity", assume_role_policy=doc(pods), tags=tags())
+    aws.iam.Role("ok-irsa", assume_role_policy=doc(_oidc("system:serviceaccount:search:api")), tags=tags())
+    aws.iam.Role("bad-public", assume_role_policy=doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}), tags=tags())
+    aws.iam.Role("bad-no-sub", assume_role_policy=doc(_oidc(None)), tags=tags())
+    aws.iam.Role("bad-other-namespace", assume_role_policy=doc(_oidc("system:serviceaccount:forecasting:api")), tags=tags())
+    aws.iam.Role("bad-foreign-role", assume_role_policy=doc({"Effect": "Allow", "Principal": {"AWS": OTHER_ROLE}, "Action": "sts:AssumeRole"}), tags=tags())
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+def _trail(name: str, **overrides: object) -> None:
+    args: dict[str, object] = {
+        "s3_bucket_name": "logs",
+        "is_multi_region_trail": True,
+        "enable_log_file_validation": True,
+        "kms_key_id": KEY_ARN,
+        "cloud_watch_logs_group_arn": "arn:aws:logs:us-east-1:111122223333:log-group:trail:*",
+        "advanced_event_selectors": [
+            {"name": "s3", "field_selectors": [{"field": "eventCategory", "equals": ["Data"]}, {"field": "resources.type", "equals": ["AWS::S3::Object"]}]}
+        ],
+        "tags": PLATFORM,
+    }
+    args.update(overrides)
+    aws.cloudtrail.Trail(name, **args)  # type: ignore[arg-type]
+
+
+@case("cloudtrail-hardened")
+def _trail_hardened() -> None:
+    _trail("ok-trail")
+    _trail("absent-bad-trail", is_multi_region_trail=None, enable_log_file_validation=None, kms_key_id=None)
+    _trail("bad-no-globals", include_global_service_events=False)
+
+
+@case("cloudtrail-data-events")
+def _trail_data() -> None:
+    _trail("ok-advanced")
+    _trail("ok-classic", advanced_event_selectors=None, event_selectors=[{"data_resources": [{"type": "AWS::S3::Object", "values": ["arn:aws:s3:::aip-dev-"]}]}])
+    _trail("absent-bad-selectors", advanced_event_selectors=None)
+
+
+@case("log-group-encrypted-retained")
+def _log_group() -> None:
+    key = aws.kms.Key("key", enable_key_rotation=True)
+    aws.cloudwatch.LogGroup("ok-group", kms_key_id=KEY_ARN, retention_in_days=365)
+    aws.cloudwatch.LogGroup("unknown-ok-key", kms_key_id=key.arn, retention_in_days=400)
+    aws.cloudwatch.LogGroup("absent-bad-group")
+    aws.cloudwatch.LogGroup("bad-short", kms_key_id=KEY_ARN, retention_in_days=7)
+
+
+@case("log-group-encrypted-retained", environment="dev")
+def _log_group_dev() -> None:
+    aws.cloudwatch.LogGroup("ok-30-in-dev", kms_key_id=KEY_ARN, retention_in_days=30)
+    aws.cloudwatch.LogGroup("bad-7-in-dev", kms_key_id=KEY_ARN, retention_in_days=7)
+
+
+@case("standard-tags")
+def _standard_tags() -> None:
+    aws.s3.Bucket("ok-tagged", tags=tags())
+    aws.s3.BucketPolicy("ok-untaggable", bucket="b", policy=doc(_TLS))
+    aws.s3.Bucket("absent-bad-tags")
+    aws.ecr.Repository("bad-invalid-tier", tags=tags(tier="gold"))
+    aws.kms.Key("bad-wrong-stack", enable_key_rotation=True, tags={**tags(), "aiplatform:stack": "platform-prod"})
+
+
+@case("classification-fits-tier")
+def _classification() -> None:
+    aws.s3.Bucket("ok-internal-shared", tags=tags())
+    aws.s3.Bucket("ok-platform", tags=tags("platform", "platform", "regulated"))
+    aws.s3.Bucket("bad-confidential-shared", tags=tags(classification="confidential"))
+    aws.s3.Bucket("bad-regulated-pool", tags=tags("vision", "dedicated-pool", "regulated"))
+
+
+@case("platform-classification-covers-tenants")
+def _platform_classification() -> None:
+    aws.s3.Bucket("vision-bucket", tags=tags("vision", "dedicated-pool", "confidential"))
+    aws.s3.Bucket("ok-platform-confidential", tags=tags("platform", "platform", "confidential"))
+    aws.s3.Bucket("ok-platform-restricted", tags=tags("platform", "platform", "restricted"))
+    aws.s3.Bucket("bad-platform-internal", tags=PLATFORM)
+
+
+@case("standard-tags-consistent")
+def _tags_consistent() -> None:
+    aws.s3.Bucket("ok-first", tags=tags())
+    aws.s3.Bucket("ok-second", tags=tags())
+    aws.ecr.Repository("bad-other-tier", tags=tags(tier="dedicated-pool"))
+    aws.kms.Key("bad-other-env", enable_key_rotation=True, tags={**PLATFORM, "aiplatform:environment": "prod"})
+
+
+# --- cost -------------------------------------------------------------------------------------
+
+
+def _budget(name: str, tenant: str, limit: str = "1000", **overrides: object) -> None:
+    args: dict[str, object] = {
+        "budget_type": "COST",
+        "limit_amount": limit,
+        "limit_unit": "USD",
+        "time_unit": "MONTHLY",
+        "filter_expression": {
+            "ands": [
+                {"tags": {"key": "user:aiplatform:tenant", "values": [tenant]}},
+                {"tags": {"key": "user:aiplatform:environment", "values": ["dev"]}},
+            ]
+        },
+        "notifications": [{"comparison_operator": "GREATER_THAN", "threshold": 80, "threshold_type": "PERCENTAGE", "notification_type": "FORECASTED", "subscriber_email_addresses": ["a@example.com"]}],
+        "tags": PLATFORM,
+    }
+    args.update(overrides)
+    aws.budgets.Budget(name, **args)  # type: ignore[arg-type]
+
+
+@case("budget-tenant-filter")
+def _budget_filter() -> None:
+    _budget("ok-budget", "search")
+    _budget("bad-or-filters", "search", filter_expression=None, cost_filters=[{"name": "TagKeyValue", "values": ["user:aiplatform:tenant$search"]}])
+    _budget("bad-no-notifications", "search", notifications=[])
+
+
+@case("tenant-has-budget")
+def _has_budget() -> None:
+    _budget("budget", "search")
+    aws.s3.Bucket("ok-search-bucket", tags=tags())
+    aws.s3.Bucket("bad-forecasting-bucket", tags=tags("forecasting"))
+
+
+@case("gpu-capacity-within-quota")
+def _gpu_quota() -> None:
+    import pulumi_kubernetes as k8s
+
+    k8s.core.v1.ResourceQuota("vision-quota", metadata={"namespace": "vision"}, spec={"hard": {"requests.nvidia.com/gpu": "4"}})
+    k8s.core.v1.ResourceQuota("search-quota", metadata={"namespace": "search"}, spec={"hard": {"requests.nvidia.com/gpu": "1"}})
+    _node_group("ok-within", tags=_POOL, instance_types=["g5.12xlarge"], scaling_config={"min_size": 0, "max_size": 1, "desired_size": 0})
+    _node_group("bad-beyond", tags=tags(tier="dedicated-pool"), instance_types=["g5.xlarge"], scaling_config={"min_size": 0, "max_size": 2, "desired_size": 0})
+
+
+@case("gpu-spend-within-budget")
+def _gpu_spend() -> None:
+    _budget("vision-budget", "vision", limit="100000")
+    _budget("search-budget", "search", limit="100")
+    _node_group("ok-affordable", tags=_POOL, instance_types=["g5.xlarge"], scaling_config={"min_size": 0, "max_size": 2, "desired_size": 0})
+    _node_group("bad-expensive", tags=tags(tier="dedicated-pool"), instance_types=["g5.xlarge"], scaling_config={"min_size": 0, "max_size": 2, "desired_size": 0})
+
+
+@case("experiment-expiry")
+def _expiry() -> None:
+    import datetime as dt
+
+    soon = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    aws.s3.Bucket("ok-soon", tags=tags(**{"aiplatform:expires-at": soon}))
+    aws.s3.Bucket("ok-no-expiry", tags=tags())
+    aws.s3.Bucket("bad-expired", tags=tags(**{"aiplatform:expires-at": "2020-01-01"}))
+    aws.s3.Bucket("bad-far", tags=tags(**{"aiplatform:expires-at": "2999-01-01"}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -318,37 +319,31 @@ def standard_tags_consistent(stack: Stack, config: Config) -> Iterator[Outcome]:
     """All `aiplatform:environment` tags are equal; each tenant's resources share one `aiplatform:tier` and one
     classification.
     """
-    environments: dict[str, Resource] = {}
-    per_tenant: dict[tuple[str, str], dict[str, Resource]] = {}
+    groups: dict[tuple[str, str], list[tuple[str, Resource]]] = {}
     for resource in stack.resources:
         tags = effective_tags(resource.props, resource.type)
         if not isinstance(tags, dict):
             continue
         env = tags.get(ENVIRONMENT)
         if isinstance(env, str):
-            environments.setdefault(env, resource)
+            groups.setdefault(("", ENVIRONMENT), []).append((env, resource))
         tenant = tags.get(TENANT)
         if isinstance(tenant, str) and tenant != PLATFORM_OWNER:
             for key in (TIER, CLASSIFICATION):
                 value = tags.get(key)
                 if isinstance(value, str):
-                    per_tenant.setdefault((tenant, key), {}).setdefault(value, resource)
-    if len(environments) > 1:
-        for env, resource in sorted(environments.items())[1:]:
+                    groups.setdefault((tenant, key), []).append((value, resource))
+    for (tenant, key), members in groups.items():
+        # The value most resources carry is the tenant's (or the stack's); the others disagree.
+        majority = Counter(value for value, _ in members).most_common(1)[0][0]
+        for value, resource in members:
+            if value == majority:
+                continue
+            scope = f"tenant {shown(tenant, identifier=True)}" if tenant else "the stack"
             yield Finding(
-                f"tags.{ENVIRONMENT}",
-                f"is {shown(env, STANDARDS['environments'])}, unlike the rest of the stack",
-                "one environment per stack",
-                "tag every resource with the stack's environment",
+                f"tags.{key}",
+                f"disagrees with the other resources of {scope}",
+                f"{shown(majority, identifier=True)}, as on the rest",
+                "tag from the stack config through the program's transform",
                 resource,
             )
-    for (tenant, key), values in per_tenant.items():
-        if len(values) > 1:
-            for _, resource in sorted(values.items())[1:]:
-                yield Finding(
-                    f"tags.{key}",
-                    f"disagrees with other resources of tenant {shown(tenant, identifier=True)}",
-                    "one value per tenant",
-                    "tag from the tenant's config",
-                    resource,
-                )

@@ -106,9 +106,9 @@ def main(argv: list[str]) -> int:
         for path in stale:
             print(f"{path} is stale: run `python -m ai_guardrails.docs` in policy_packs/ai-guardrails", file=sys.stderr)
         return 1 if stale else 0
-    for path, text in outputs.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    for target, content in outputs.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
     return 0
 
 
