@@ -118,7 +118,7 @@ class Api:
         self.endpoint_url = endpoint_url
         self._config = Config(
             region_name=region,
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             connect_timeout=10,
             read_timeout=30,
             user_agent_extra="secure-ai-platform-audit",

@@ -84,6 +84,8 @@ class Check:
     resource_types: tuple[str, ...]
     remediation: str
     function: CheckFunction
+    # Runs only when the stack's state is given (--state).
+    needs_state: bool = False
 
 
 @dataclass(frozen=True)

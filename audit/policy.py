@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit.context import AuditContext
+from audit.model import PLATFORM_OWNER
 from audit.identity import (
     BREAK_GLASS_ROLE,
     Owner,
@@ -87,6 +88,13 @@ class Statement:
     def condition_values(self, key: str) -> tuple[str, ...]:
         return tuple(value for by_key in self.conditions.values() for value in by_key.get(key.lower(), ()))
 
+    def requires_true(self, key: str) -> bool:
+        """Whether a Bool condition requires ``key`` to be true."""
+        return any(
+            operator.startswith("Bool") and [value.lower() for value in by_key.get(key.lower(), ())] == ["true"]
+            for operator, by_key in self.conditions.items()
+        )
+
 
 def statements(document: str | Mapping[str, Any] | None) -> list[Statement]:
     """The statements of a policy document (JSON text or parsed); none for no document."""
@@ -149,6 +157,9 @@ class Admission:
     services: Collection[str] = ()
     # The platform's roles (by role name) that may appear beside the owner's.
     platform_roles: Collection[str] = (BREAK_GLASS_ROLE,)
+    # Any platform role of the owner's environment may appear (e.g. the node roles that pull a
+    # tenant's images, or the deployer's grants for AWS resources).
+    any_platform_role: bool = False
     account_root: bool = True
     # Other principals to admit, e.g. the Auto Scaling service-linked role on a volumes key.
     extra: Callable[[AuditContext, str], bool] | None = None
@@ -190,5 +201,7 @@ def _foreign_aws_principal(ctx: AuditContext, principal: str, owner: Owner, admi
             return None
         return f"{who.describe()}; only the platform's {'/'.join(admit.only_platform_roles)} role may"
     if who.same_owner(owner) or any(who.is_platform_role(role, owner.environment) for role in admit.platform_roles):
+        return None
+    if admit.any_platform_role and who.tenant == PLATFORM_OWNER and who.environment == owner.environment:
         return None
     return f"{who.describe()}, not of {owner.name()}"

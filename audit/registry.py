@@ -23,6 +23,7 @@ def check(
     severity: Severity,
     resource_types: tuple[str, ...],
     remediation: str,
+    needs_state: bool = False,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register ``function`` as the check ``id``; control IDs must exist in the catalog."""
     unknown = set(controls) - control_ids()
@@ -34,7 +35,7 @@ def check(
     def register(function: CheckFunction) -> CheckFunction:
         if id in _REGISTRY:
             raise ValueError(f"check {id} is registered twice")
-        _REGISTRY[id] = Check(id, title, controls, severity, resource_types, remediation, function)
+        _REGISTRY[id] = Check(id, title, controls, severity, resource_types, remediation, function, needs_state)
         return function
 
     return register

@@ -90,7 +90,9 @@ def run_audit(
         state=state,
     )
     ctx.inventory = discover(ctx)
-    selected = tuple(registered_checks() if checks is None else checks)
+    selected = tuple(
+        check for check in (registered_checks() if checks is None else checks) if state is not None or not check.needs_state
+    )
     stack_resource = Resource(STACK, stack_urn(stack), stack)
     pairs = [(check, resource) for check in selected for resource in _targets(ctx, check, stack_resource)]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -98,7 +100,7 @@ def run_audit(
     findings = [finding for _, found in results for finding in found]
     for gap in ctx.inventory.gaps:
         findings += [
-            _finding(check, gap.resource, "not-evaluated", f"{gap.reason} (listing {', '.join(gap.types)})")
+            _finding(check, gap.resource, "not-evaluated", f"resources not listed: {gap.reason}")
             for check in selected
             if set(check.resource_types) & set(gap.types)
         ]

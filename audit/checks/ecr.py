@@ -83,7 +83,7 @@ def ecr_kms_encryption(ctx: AuditContext, repository: Resource) -> Outcome:
 
 @check(
     "ecr-repository-policy",
-    title="The repository policy lets only the owner's roles pull and only the CI role push",
+    title="The repository policy lets only the owner's and the platform's roles pull, and only CI push",
     controls=("REG-5",),
     severity="critical",
     resource_types=(ECR_REPOSITORY,),
@@ -101,7 +101,8 @@ def ecr_repository_policy(ctx: AuditContext, repository: Resource) -> Outcome:
     problems = []
     for statement in statements((response or {}).get("policyText")):
         pull_only = all(action.lower() in _PULL_ACTIONS for action in statement.actions) and statement.actions
-        admit = Admission(platform_roles=()) if pull_only else Admission(only_platform_roles=(CI_ROLE,))
+        # The kubelet pulls with its node's role, which is the platform's on shared nodes.
+        admit = Admission(any_platform_role=True) if pull_only else Admission(only_platform_roles=(CI_ROLE,))
         problems += foreign_principals(ctx, statement, owner, admit)
     return problems
 

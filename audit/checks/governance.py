@@ -156,6 +156,7 @@ def standard_tags(ctx: AuditContext, resource: Resource) -> Outcome:
     severity="medium",
     resource_types=(TAGGED,),
     remediation="Import the resource into the stack (pulumi import) or delete it; do not copy the stack's tags by hand.",
+    needs_state=True,
 )
 def state_unmanaged(ctx: AuditContext, resource: Resource) -> Outcome:
     if ctx.state is None:
@@ -172,6 +173,7 @@ def state_unmanaged(ctx: AuditContext, resource: Resource) -> Outcome:
     severity="medium",
     resource_types=(STACK,),
     remediation="Run pulumi refresh and pulumi up to recreate it, or find who deleted or re-tagged it (CloudTrail).",
+    needs_state=True,
 )
 def state_missing(ctx: AuditContext, stack: Resource) -> Outcome:
     if ctx.state is None:

@@ -36,6 +36,9 @@ def _services(ctx: AuditContext) -> frozenset[str]:
             "delivery.logs.amazonaws.com",
             "budgets.amazonaws.com",
             "sns.amazonaws.com",
+            "events.amazonaws.com",
+            "s3.amazonaws.com",
+            "logging.s3.amazonaws.com",
         }
     )
 
@@ -92,9 +95,15 @@ def kms_key_policy_principals(ctx: AuditContext, key: Resource) -> Outcome:
     if _metadata(ctx, key).get("KeyManager") != "CUSTOMER":
         return None
     document = (ctx.api.call("kms", "GetKeyPolicy", KeyId=key.arn, PolicyName="default") or {}).get("Policy")
-    admit = Admission(services=_services(ctx), extra=is_autoscaling_service_role)
     owner = resource_owner(key)
-    return [problem for statement in statements(document) for problem in foreign_principals(ctx, statement, owner, admit)]
+    problems = []
+    for statement in statements(document):
+        # A statement that only lets AWS services create grants for AWS resources (the deployer
+        # creating a cluster or repository) gives its principals no use of the key.
+        for_aws_resources = statement.requires_true("kms:GrantIsForAWSResource")
+        admit = Admission(services=_services(ctx), extra=is_autoscaling_service_role, any_platform_role=for_aws_resources)
+        problems += foreign_principals(ctx, statement, owner, admit)
+    return problems
 
 
 @check(

@@ -31,8 +31,9 @@ CLASSIFICATION = {"fraud": "internal", "vision-ml": "confidential", PLATFORM: "c
 TIER = {"fraud": "shared", "vision-ml": "dedicated-pool", PLATFORM: "platform"}
 PLATFORM_KEYS = ("cluster-secrets", "volumes", "logs")
 TENANT_KEYS = ("registry", "models")
-PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
-PUSH = ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"]
+# infra/components/registry.py
+PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+PUSH = [*PULL[:2], "ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"]
 LIFECYCLE = {
     "rules": [
         {
@@ -62,8 +63,13 @@ def tag_list(values: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in values.items()]
 
 
+# The account baseline keeps the platform's own roles under this path (infra/components/platform_roles.py).
+PLATFORM_ROLE_PATH = "/aip-baseline/"
+
+
 def role_arn(owner: str, role: str) -> str:
-    return f"arn:aws:iam::{ACCOUNT}:role/aip-{ENVIRONMENT}-{owner}-{role}"
+    path = PLATFORM_ROLE_PATH if owner == PLATFORM else "/"
+    return f"arn:aws:iam::{ACCOUNT}:role{path}aip-{ENVIRONMENT}-{owner}-{role}"
 
 
 def bucket_name(owner: str, purpose: str) -> str:
@@ -134,31 +140,76 @@ class Environment:
         return named
 
 
+# The AWS service through which an owner's roles use each purpose's key (infra/components/key_ring.py).
+VIA_SERVICE = {"cluster-secrets": "eks", "volumes": "ec2", "registry": "ecr", "models": "s3", "data": "s3", "logs": "logs"}
+
+
 def key_policy(owner: str, purpose: str, trail_arn: str) -> str:
+    """The key policy the platform's KeyRing writes (infra/components/key_ring.py), statement for statement."""
     users = [role_arn(owner, "workload")] if owner != PLATFORM else [role_arn(PLATFORM, "cluster"), role_arn(PLATFORM, "node")]
+    via = f"{VIA_SERVICE[purpose]}.{REGION}.amazonaws.com"
     statements = [
-        statement("AccountAdministration", {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "kms:*"),
-        statement("OwnerUse", {"AWS": users}, ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]),
+        statement("AccountAdministration", {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, ["kms:Describe*", "kms:Get*", "kms:List*", "kms:PutKeyPolicy"]),
         statement("BreakGlass", {"AWS": role_arn(PLATFORM, "break-glass")}, "kms:*"),
+        statement(
+            "OwnerUseThroughAwsServices",
+            {"AWS": users},
+            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            Condition={"StringEquals": {"kms:CallerAccount": ACCOUNT, "kms:ViaService": via}},
+        ),
     ]
+    if purpose in ("cluster-secrets", "registry"):
+        statements.append(
+            statement(
+                "DeployerGrantsForAwsResources",
+                {"AWS": role_arn(PLATFORM, "deployer")},
+                ["kms:CreateGrant", "kms:DescribeKey"],
+                Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}, "StringEquals": {"kms:ViaService": via}},
+            )
+        )
     if purpose == "logs":
         statements += [
             statement(
-                "CloudWatchLogs",
+                "CloudWatchLogsForOwnerLogGroups",
                 {"Service": f"logs.{REGION}.amazonaws.com"},
                 ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"],
                 Condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"}},
             ),
             statement(
-                "CloudTrail",
+                "CloudTrailEncryptsAuditLogs",
                 {"Service": "cloudtrail.amazonaws.com"},
                 ["kms:GenerateDataKey*", "kms:DescribeKey"],
                 Condition={"StringEquals": {"aws:SourceArn": trail_arn}},
             ),
+            statement(
+                "BudgetsPublishToAlertTopic",
+                {"Service": "budgets.amazonaws.com"},
+                ["kms:GenerateDataKey*", "kms:Decrypt"],
+                Condition={"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+            ),
+            statement(
+                "EventBridgePublishesToAlertTopic",
+                {"Service": "events.amazonaws.com"},
+                ["kms:GenerateDataKey*", "kms:Decrypt"],
+                Condition={"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+            ),
         ]
     if purpose == "volumes":
         autoscaling = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-        statements.append(statement("AutoScalingVolumes", {"AWS": autoscaling}, ["kms:CreateGrant", "kms:Decrypt"]))
+        statements += [
+            statement(
+                "AutoScalingVolumes",
+                {"AWS": autoscaling},
+                ["kms:Decrypt", "kms:GenerateDataKey*"],
+                Condition={"StringEquals": {"kms:CallerAccount": ACCOUNT, "kms:ViaService": via}},
+            ),
+            statement(
+                "AutoScalingGrantsForVolumes",
+                {"AWS": autoscaling},
+                ["kms:CreateGrant"],
+                Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+        ]
     return document(*statements)
 
 
@@ -203,6 +254,19 @@ def bucket_policy(owner: str, name: str, trail_arn: str) -> str:
     )
 
 
+def repository_policy(tenant: str, tenants: tuple[str, ...]) -> str:
+    """The repository policy of infra/components/registry.py."""
+    statements = [
+        # The kubelet pulls with the node's role: the platform's on shared nodes.
+        statement("TenantPull", {"AWS": [role_arn(tenant, "workload"), role_arn(PLATFORM, "node")]}, PULL),
+        statement("CiPush", {"AWS": role_arn(PLATFORM, "ci")}, PUSH),
+    ]
+    others = [role_arn(other, "workload") for other in tenants if other != tenant]
+    if others:
+        statements.append(statement("DenyOtherTenants", {"AWS": others}, "ecr:*", effect="Deny"))
+    return document(*statements)
+
+
 class Seeder:
     """Builds the compliant deployment; one method per part."""
 
@@ -215,11 +279,16 @@ class Seeder:
 
     def roles(self) -> None:
         iam = self.env.client("iam")
-        wanted = [(PLATFORM, role) for role in ("break-glass", "ci", "admin", "cluster", "node")]
+        wanted = [(PLATFORM, role) for role in ("break-glass", "ci", "deployer", "platform-admin", "cluster", "node")]
         wanted += [(tenant, "workload") for tenant in self.env.tenants]
         for owner, role in wanted:
             labels = {} if owner in UNTAGGED_ROLE_TENANTS else {key: value for key, value in tags(owner).items() if key != "aiplatform:stack"}
-            iam.create_role(RoleName=role_arn(owner, role).rsplit("/", 1)[-1], AssumeRolePolicyDocument="{}", Tags=tag_list(labels))
+            iam.create_role(
+                RoleName=role_arn(owner, role).rsplit("/", 1)[-1],
+                Path=PLATFORM_ROLE_PATH if owner == PLATFORM else "/",
+                AssumeRolePolicyDocument="{}",
+                Tags=tag_list(labels),
+            )
 
     def key(self, owner: str, purpose: str) -> str:
         metadata = self.kms.create_key(
@@ -283,10 +352,7 @@ class Seeder:
         ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=json.dumps(LIFECYCLE))
         ecr.set_repository_policy(
             repositoryName=name,
-            policyText=document(
-                statement("OwnerPull", {"AWS": role_arn(tenant, "workload")}, PULL),
-                statement("CiPush", {"AWS": role_arn(PLATFORM, "ci")}, [*PUSH, "ecr:BatchCheckLayerAvailability"]),
-            ),
+            policyText=repository_policy(tenant, self.env.tenants),
         )
         self.env.repositories[tenant] = arn
 
@@ -381,7 +447,7 @@ class Seeder:
             "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
             "accessScope": {"type": "cluster", "namespaces": []},
         }
-        extras.add_access_entry(CLUSTER, role_arn(PLATFORM, "admin"), [admin])
+        extras.add_access_entry(CLUSTER, role_arn(PLATFORM, "platform-admin"), [admin])
         extras.add_access_entry(CLUSTER, role_arn(PLATFORM, "node"))
         extras.add_pod_identity(CLUSTER, "kube-system", "ebs-csi-controller-sa", role_arn(PLATFORM, "node"))
 

@@ -424,7 +424,7 @@ def test_compliant_stack_has_no_findings(env: Environment, audit: Any) -> None:
     report = audit()
     assert report.findings == ()
     assert report.exit_code == 0
-    # 22 typed resources and the subnet, flow log and log groups found only by the Tagging API.
+    # 20 resources of audited types, and the subnet, flow log and 3 log groups only the Tagging API finds.
     assert report.resources == 25
     assert report.checked > 100
 
