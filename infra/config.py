@@ -260,6 +260,25 @@ def subnet_plan(cidr: str, az_count: int, egress_mode: EgressMode) -> SubnetPlan
     )
 
 
+# The VPC's last quarter (blocks 12-15 of the plan) holds the own subnets of dedicated pools: 64
+# slots, four per tenant (one per AZ the stack may use), so 16 tenants at most. A tenant's slots
+# follow its place among the tenants that have own subnets, in config order: append such tenants.
+_DEDICATED_BLOCK = 12
+_DEDICATED_SLOT_BITS = 6
+_MAX_AZS = 4
+DEDICATED_SUBNET_TENANTS_MAX = 2**_DEDICATED_SLOT_BITS // _MAX_AZS
+# Data classifications whose dedicated pools run in subnets with a route table of their own (DESIGN.md).
+OWN_SUBNET_CLASSIFICATIONS = ("confidential", "restricted")
+
+
+def dedicated_subnet_cidrs(cidr: str, az_count: int, slot: int) -> tuple[str, ...]:
+    """The own subnets, one per AZ, of the ``slot``-th tenant whose dedicated pools have them."""
+    first = list(ipaddress.IPv4Network(cidr).subnets(prefixlen_diff=_SUBNET_BITS))[_DEDICATED_BLOCK]
+    quarter = first.supernet(prefixlen_diff=2)
+    slots = list(quarter.subnets(prefixlen_diff=_DEDICATED_SLOT_BITS))
+    return tuple(str(slots[slot * _MAX_AZS + az]) for az in range(az_count))
+
+
 def _positive(value: float, unit: str) -> float:
     if value <= 0:
         raise _problem("{value} must be greater than 0 ({unit})", value=value, unit=unit)
@@ -483,6 +502,11 @@ class Tenant(_Model):
     def max_pool_gpus(self) -> int:
         """GPUs the tenant's dedicated pools can hold at most (what its GPU quota must cover)."""
         return sum(pool.max_gpus for pool in self.gpu_pools)
+
+    @property
+    def own_subnets(self) -> bool:
+        """Its GPU pools run in subnets with a route table of their own (confidential and restricted data)."""
+        return bool(self.gpu_pools) and self.data_classification in OWN_SUBNET_CLASSIFICATIONS
 
 
 def _derived_names(tenant: str) -> dict[str, tuple[str, int]]:
@@ -869,7 +893,34 @@ class Settings(_Model):
                     f"above quotas.gpus {tenant.quotas.gpus} (lower maxSize or raise quotas.gpus to "
                     f"{tenant.max_pool_gpus})"
                 )
+        return problems + self._own_subnet_problems()
+
+    def _own_subnet_problems(self) -> list[str]:
+        owners = [tenant for tenant in self.tenants if tenant.own_subnets and tenant.tier == "dedicated-pool"]
+        if len(owners) > DEDICATED_SUBNET_TENANTS_MAX:
+            return [
+                f"tenants: {len(owners)} tenants have GPU pools in subnets of their own, more than the "
+                f"{DEDICATED_SUBNET_TENANTS_MAX} the subnet plan holds (use a second shared-cluster stack)"
+            ]
+        problems = []
+        for tenant in owners:
+            cidrs = self.own_subnet_cidrs(tenant.name)
+            addresses = len(cidrs) * (ipaddress.IPv4Network(cidrs[0]).num_addresses - _AWS_RESERVED_ADDRESSES)
+            nodes = sum(pool.max_size for pool in tenant.gpu_pools)
+            if nodes + tenant.quotas.pods > addresses:
+                problems.append(
+                    f"tenants[{self.tenants.index(tenant)}].gpuPools: its own subnets in '{self.network.cidr}' "
+                    f"hold {addresses} addresses, fewer than its {nodes} nodes and {tenant.quotas.pods} pods (use a "
+                    "larger network.cidr, or lower maxSize or quotas.pods)"
+                )
         return problems
+
+    def own_subnet_cidrs(self, tenant_name: str) -> tuple[str, ...]:
+        """The CIDRs of a tenant's own GPU pool subnets, one per AZ (empty when its pools share subnets)."""
+        owners = [tenant.name for tenant in self.tenants if tenant.own_subnets and tenant.tier == "dedicated-pool"]
+        if tenant_name not in owners:
+            return ()
+        return dedicated_subnet_cidrs(self.network.cidr, self.az_count, owners.index(tenant_name))
 
     @property
     def account_id(self) -> str:

@@ -80,6 +80,8 @@ class IsolatedNetwork(pulumi.ComponentResource):
     private_subnet_ids: list[pulumi.Output[str]]
     private_route_tables: list[aws.ec2.RouteTable]
     endpoint_security_group: aws.ec2.SecurityGroup
+    # By service (``s3``): node security groups outside this component allow egress to their prefix lists.
+    gateway_endpoints: dict[str, aws.ec2.VpcEndpoint]
     flow_log: aws.ec2.FlowLog
     firewall: aws.networkfirewall.Firewall | None
 
@@ -173,8 +175,9 @@ class IsolatedNetwork(pulumi.ComponentResource):
             egress=[],
             opts=self._child,
         )
+        self.gateway_endpoints = {}
         for service in GATEWAY_ENDPOINTS:
-            aws.ec2.VpcEndpoint(
+            self.gateway_endpoints[service] = aws.ec2.VpcEndpoint(
                 f"{name}-endpoint-{service}",
                 vpc_id=self.vpc.id,
                 service_name=f"com.amazonaws.{settings.region}.{service}",

@@ -19,15 +19,15 @@ def pool(name: str = "training", **overrides: Any) -> dict[str, Any]:
 
 
 def pooled(gpus: int = 16, *pools: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    """A tier dedicated-pool tenant with GPU quota ``gpus`` and the given pools."""
-    return tenant(
-        "fraud",
-        tier="dedicated-pool",
-        dataClassification="confidential",
-        quotas={"gpus": gpus},
-        gpuPools=list(pools) or [pool()],
+    """A confidential tier dedicated-pool tenant with GPU quota ``gpus`` and the given pools."""
+    fields: dict[str, Any] = {
+        "tier": "dedicated-pool",
+        "dataClassification": "confidential",
+        "quotas": {"gpus": gpus},
+        "gpuPools": list(pools) or [pool()],
         **overrides,
-    )
+    }
+    return tenant(fields.pop("name", "fraud"), **fields)
 
 
 def problems(**overrides: Any) -> list[str]:
@@ -147,6 +147,25 @@ def test_arm_pool_gets_the_arm_ami_type() -> None:
     assert (parsed.architecture, parsed.ami_type) == ("arm64", "AL2023_ARM_64_NVIDIA")
 
 
+def test_own_subnets_go_to_confidential_and_restricted_pools_in_config_order() -> None:
+    parsed = settings(
+        "prod",
+        tenants=[
+            pooled(8, pool(maxSize=1)),
+            pooled(8, pool(maxSize=1), name="vision", dataClassification="internal"),
+            pooled(8, pool(maxSize=1), name="health", dataClassification="restricted"),
+            tenant("search"),
+        ],
+    )
+    assert parsed.own_subnet_cidrs("fraud") == ("10.40.192.0/24", "10.40.193.0/24", "10.40.194.0/24")
+    assert parsed.own_subnet_cidrs("vision") == ()
+    assert parsed.own_subnet_cidrs("health") == ("10.40.196.0/24", "10.40.197.0/24", "10.40.198.0/24")
+    assert parsed.own_subnet_cidrs("search") == ()
+    # Below every other role of the subnet plan: blocks 12-15 of the VPC's /20s.
+    plan = parsed.subnets
+    assert all(not cidr.startswith("10.40.19") for cidr in (*plan.private, *plan.firewall, *plan.public))
+
+
 def test_stack_may_narrow_or_widen_a_tier_and_other_tiers_keep_their_default() -> None:
     wide = settings(
         "prod",
@@ -243,6 +262,22 @@ BAD_CONFIGS = [
             "price there; families offered there: g5, p4d)"
         ],
         id="type-not-offered-in-the-region",
+    ),
+    pytest.param(
+        {"network": {"cidr": "10.40.0.0/20"}, "tenants": [pooled(16, pool(), quotas={"gpus": 16, "pods": 40})]},
+        [
+            "tenants[0].gpuPools: its own subnets in '10.40.0.0/20' hold 33 addresses, fewer than its 2 nodes "
+            "and 40 pods (use a larger network.cidr, or lower maxSize or quotas.pods)"
+        ],
+        id="own-subnets-too-small",
+    ),
+    pytest.param(
+        {"tenants": [pooled(8, pool(maxSize=1), name=f"t{index}") for index in range(17)]},
+        [
+            "tenants: 17 tenants have GPU pools in subnets of their own, more than the 16 the subnet plan holds "
+            "(use a second shared-cluster stack)"
+        ],
+        id="too-many-tenants-with-own-subnets",
     ),
     pytest.param(
         {"tenants": [pooled(32, pool(), pool())]},
