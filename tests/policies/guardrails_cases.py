@@ -54,7 +54,9 @@ def expected(name: str) -> bool | None:
     return None
 
 
-def tags(tenant: str = "search", tier: str = "shared", classification: str = "internal", **extra: str) -> dict[str, str]:
+def tags(
+    tenant: str = "search", tier: str = "shared", classification: str = "internal", **extra: str
+) -> dict[str, str]:
     """The standard tags the program's transform would add (fixtures run without the transform)."""
     return {
         "aiplatform:environment": "dev",
@@ -72,7 +74,11 @@ PLATFORM = tags("platform", "platform", "internal")
 
 
 def labels(tenant: str = "search", tier: str = "shared", classification: str = "internal") -> dict[str, str]:
-    return {"aiplatform.io/tenant": tenant, "aiplatform.io/tier": tier, "aiplatform.io/data-classification": classification}
+    return {
+        "aiplatform.io/tenant": tenant,
+        "aiplatform.io/tier": tier,
+        "aiplatform.io/data-classification": classification,
+    }
 
 
 def role_arn(name: str) -> str:

@@ -48,23 +48,82 @@ _ADMIN = {"Sid": "root", "Effect": "Allow", "Principal": {"AWS": ROOT}, "Action"
 
 @case("kms-key-policy-not-public")
 def _kms_public() -> None:
-    aws.kms.Key("ok-owner", enable_key_rotation=True, policy=doc(_ADMIN, {"Effect": "Allow", "Principal": {"AWS": SEARCH_ROLE}, "Action": "kms:Decrypt", "Resource": "*"}))
+    aws.kms.Key(
+        "ok-owner",
+        enable_key_rotation=True,
+        policy=doc(
+            _ADMIN, {"Effect": "Allow", "Principal": {"AWS": SEARCH_ROLE}, "Action": "kms:Decrypt", "Resource": "*"}
+        ),
+    )
     aws.kms.Key(
         "ok-conditioned-star",
         enable_key_rotation=True,
-        policy=doc({"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEquals": {"kms:CallerAccount": ACCOUNT}}}),
+        policy=doc(
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:CallerAccount": ACCOUNT}},
+            }
+        ),
     )
     aws.kms.Key(
         "ok-logs-service",
         enable_key_rotation=True,
-        policy=doc({"Effect": "Allow", "Principal": {"Service": "logs.us-east-1.amazonaws.com"}, "Action": "kms:Encrypt*", "Resource": "*", "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:*"}}}),
+        policy=doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
+                "Action": "kms:Encrypt*",
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:*"}},
+            }
+        ),
     )
-    aws.kms.Key("bad-public", enable_key_rotation=True, policy=doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}))
-    aws.kms.Key("bad-service", enable_key_rotation=True, policy=doc({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "kms:*", "Resource": "*", "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}))
-    aws.kms.Key("bad-unconditioned-service", enable_key_rotation=True, policy=doc({"Effect": "Allow", "Principal": {"Service": "budgets.amazonaws.com"}, "Action": "kms:Decrypt", "Resource": "*"}))
+    aws.kms.Key(
+        "bad-public",
+        enable_key_rotation=True,
+        policy=doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}),
+    )
+    aws.kms.Key(
+        "bad-service",
+        enable_key_rotation=True,
+        policy=doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "kms:*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+            }
+        ),
+    )
+    aws.kms.Key(
+        "bad-unconditioned-service",
+        enable_key_rotation=True,
+        policy=doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "budgets.amazonaws.com"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+            }
+        ),
+    )
     key = aws.kms.Key("absent-ok-policy", enable_key_rotation=True)
-    aws.kms.KeyPolicy("bad-keypolicy-public", key_id=key.key_id, policy=doc({"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}))
-    aws.kms.KeyPolicy("unknown-ok-keypolicy", key_id=key.key_id, policy=key.arn.apply(lambda arn: doc({"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": arn})))
+    aws.kms.KeyPolicy(
+        "bad-keypolicy-public",
+        key_id=key.key_id,
+        policy=doc({"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}),
+    )
+    aws.kms.KeyPolicy(
+        "unknown-ok-keypolicy",
+        key_id=key.key_id,
+        policy=key.arn.apply(
+            lambda arn: doc({"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": arn})
+        ),
+    )
 
 
 @case("kms-grant-scoped")
@@ -74,7 +133,9 @@ def _kms_grant() -> None:
     aws.kms.Grant("ok-grant", key_id=key.key_id, grantee_principal=SEARCH_ROLE, operations=["Decrypt"])
     aws.kms.Grant("unknown-ok-grantee", key_id=key.key_id, grantee_principal=role.arn, operations=["Decrypt"])
     aws.kms.Grant("bad-star", key_id=key.key_id, grantee_principal="*", operations=["Decrypt"])
-    aws.kms.Grant("bad-regrant", key_id=key.key_id, grantee_principal=SEARCH_ROLE, operations=["Decrypt", "CreateGrant"])
+    aws.kms.Grant(
+        "bad-regrant", key_id=key.key_id, grantee_principal=SEARCH_ROLE, operations=["Decrypt", "CreateGrant"]
+    )
 
 
 _DECRYPT_ALL = {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*"}
@@ -85,7 +146,13 @@ def _decrypt_all() -> None:
     aws.iam.Policy("ok-scoped", policy=doc({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY_ARN}))
     aws.iam.Policy("bad-star", policy=doc({"Effect": "Allow", "Action": "kms:*", "Resource": "*"}))
     aws.iam.RolePolicy("bad-role-policy", role="r", policy=doc(_DECRYPT_ALL))
-    aws.iam.Role("bad-inline", assume_role_policy=doc(), inline_policies=[{"name": "p", "policy": doc({"Effect": "Allow", "Action": "kms:ReEncrypt*", "Resource": "*"})}])
+    aws.iam.Role(
+        "bad-inline",
+        assume_role_policy=doc(),
+        inline_policies=[
+            {"name": "p", "policy": doc({"Effect": "Allow", "Action": "kms:ReEncrypt*", "Resource": "*"})}
+        ],
+    )
     aws.iam.Role("absent-ok-role", assume_role_policy=doc())
     aws.iam.Policy("ok-deny", policy=doc({"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*"}))
 
@@ -136,15 +203,27 @@ _EBS = {"device_name": "/dev/xvda", "ebs": {"encrypted": "true", "kms_key_id": K
 def _volumes() -> None:
     aws.ec2.LaunchTemplate("ok-template", block_device_mappings=[_EBS])
     aws.ec2.LaunchTemplate("absent-bad-template")
-    aws.ec2.LaunchTemplate("bad-unencrypted", block_device_mappings=[{"device_name": "/dev/xvda", "ebs": {"volume_size": 50}}])
-    aws.ec2.LaunchTemplate("bad-aws-key", block_device_mappings=[{"device_name": "/dev/xvda", "ebs": {"encrypted": "true"}}])
+    aws.ec2.LaunchTemplate(
+        "bad-unencrypted", block_device_mappings=[{"device_name": "/dev/xvda", "ebs": {"volume_size": 50}}]
+    )
+    aws.ec2.LaunchTemplate(
+        "bad-aws-key", block_device_mappings=[{"device_name": "/dev/xvda", "ebs": {"encrypted": "true"}}]
+    )
     aws.ebs.Volume("ok-volume", availability_zone="us-east-1a", size=10, encrypted=True, kms_key_id=KEY_ARN)
     aws.ebs.Volume("bad-volume", availability_zone="us-east-1a", size=10)
-    aws.ec2.Instance("ok-instance", ami="ami-1", instance_type="m6i.large", root_block_device={"encrypted": True, "kms_key_id": KEY_ARN})
+    aws.ec2.Instance(
+        "ok-instance",
+        ami="ami-1",
+        instance_type="m6i.large",
+        root_block_device={"encrypted": True, "kms_key_id": KEY_ARN},
+    )
     aws.ec2.Instance("absent-bad-instance", ami="ami-1", instance_type="m6i.large")
 
 
-_SSE_OK = {"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": KEY_ARN}, "bucket_key_enabled": True}
+_SSE_OK = {
+    "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": KEY_ARN},
+    "bucket_key_enabled": True,
+}
 
 
 @case("s3-sse-kms")
@@ -154,11 +233,16 @@ def _sse() -> None:
         "bad-aes-v2", bucket="b", rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}]
     )
     aws.s3.BucketServerSideEncryptionConfiguration(
-        "bad-no-bucket-key", bucket="b", rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": KEY_ARN}}]
+        "bad-no-bucket-key",
+        bucket="b",
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": KEY_ARN}}],
     )
     aws.s3.Bucket("absent-ok-bucket")
     aws.s3.Bucket(
-        "bad-inline", server_side_encryption_configuration={"rule": {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}}
+        "bad-inline",
+        server_side_encryption_configuration={
+            "rule": {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}
+        },
     )
 
 
@@ -176,7 +260,12 @@ def _sse_with(name: str, bucket: aws.s3.Bucket, key: aws.kms.Key) -> None:
     aws.s3.BucketServerSideEncryptionConfiguration(
         name,
         bucket=bucket.id,
-        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn}, "bucket_key_enabled": True}],
+        rules=[
+            {
+                "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn},
+                "bucket_key_enabled": True,
+            }
+        ],
     )
 
 
@@ -188,8 +277,14 @@ def _partitioning() -> None:
     other_models = _key("forecasting-models", "forecasting", "models")
     _sse_with("ok-own-key", _bucket("search-bucket"), search_models)
     _sse_with("bad-foreign-key", _bucket("search-bucket-2", purpose="models"), other_models)
-    aws.ecr.Repository("ok-repo", encryption_configurations=[{"encryption_type": "KMS", "kms_key": search_registry.arn}], tags=tags())
-    aws.ecr.Repository("bad-wrong-purpose", encryption_configurations=[{"encryption_type": "KMS", "kms_key": search_models.arn}], tags=tags())
+    aws.ecr.Repository(
+        "ok-repo", encryption_configurations=[{"encryption_type": "KMS", "kms_key": search_registry.arn}], tags=tags()
+    )
+    aws.ecr.Repository(
+        "bad-wrong-purpose",
+        encryption_configurations=[{"encryption_type": "KMS", "kms_key": search_models.arn}],
+        tags=tags(),
+    )
     aws.cloudwatch.LogGroup("ok-literal-alias", kms_key_id="alias/dev/search/logs", retention_in_days=30, tags=tags())
 
 
@@ -199,7 +294,15 @@ def _principals_owner() -> None:
         "ok-own-principals",
         enable_key_rotation=True,
         tags=tags(),
-        policy=doc(_ADMIN, {"Effect": "Allow", "Principal": {"AWS": [SEARCH_ROLE, role_arn("aip-dev-platform-break-glass")]}, "Action": "kms:Decrypt", "Resource": "*"}),
+        policy=doc(
+            _ADMIN,
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": [SEARCH_ROLE, role_arn("aip-dev-platform-break-glass")]},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+            },
+        ),
     )
     aws.kms.Key(
         "bad-foreign-principal",
@@ -274,14 +377,38 @@ _PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 
 @case("ecr-policy-least-privilege")
 def _ecr_policy() -> None:
-    aws.ecr.RepositoryPolicy("ok-pull", repository="dev/search/api", policy=doc({"Effect": "Allow", "Principal": {"AWS": SEARCH_ROLE}, "Action": _PULL}))
-    aws.ecr.RepositoryPolicy("ok-ci-push", repository="dev/search/api", policy=doc({"Effect": "Allow", "Principal": {"AWS": role_arn("aip-dev-platform-ci")}, "Action": ["ecr:PutImage"]}))
-    aws.ecr.RepositoryPolicy("bad-public", repository="dev/search/api", policy=doc({"Effect": "Allow", "Principal": "*", "Action": _PULL}))
-    aws.ecr.RegistryPolicy("bad-tenant-push", policy=doc({"Effect": "Allow", "Principal": {"AWS": SEARCH_ROLE}, "Action": ["ecr:*"], "Resource": "*"}))
-    aws.ecr.RepositoryPolicy("bad-account", repository="dev/search/api", policy=doc({"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": _PULL}))
+    aws.ecr.RepositoryPolicy(
+        "ok-pull",
+        repository="dev/search/api",
+        policy=doc({"Effect": "Allow", "Principal": {"AWS": SEARCH_ROLE}, "Action": _PULL}),
+    )
+    aws.ecr.RepositoryPolicy(
+        "ok-ci-push",
+        repository="dev/search/api",
+        policy=doc(
+            {"Effect": "Allow", "Principal": {"AWS": role_arn("aip-dev-platform-ci")}, "Action": ["ecr:PutImage"]}
+        ),
+    )
+    aws.ecr.RepositoryPolicy(
+        "bad-public", repository="dev/search/api", policy=doc({"Effect": "Allow", "Principal": "*", "Action": _PULL})
+    )
+    aws.ecr.RegistryPolicy(
+        "bad-tenant-push",
+        policy=doc({"Effect": "Allow", "Principal": {"AWS": SEARCH_ROLE}, "Action": ["ecr:*"], "Resource": "*"}),
+    )
+    aws.ecr.RepositoryPolicy(
+        "bad-account",
+        repository="dev/search/api",
+        policy=doc({"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": _PULL}),
+    )
 
 
-_PAB = {"block_public_acls": True, "block_public_policy": True, "ignore_public_acls": True, "restrict_public_buckets": True}
+_PAB = {
+    "block_public_acls": True,
+    "block_public_policy": True,
+    "ignore_public_acls": True,
+    "restrict_public_buckets": True,
+}
 
 
 @case("s3-public-access-block")
@@ -292,20 +419,40 @@ def _pab() -> None:
     aws.s3.AccountPublicAccessBlock("bad-account", **{**_PAB, "restrict_public_buckets": False})
 
 
-_TLS = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+_TLS = {
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": "*",
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
 
 
 @case("s3-bucket-policy-tls-only")
 def _tls() -> None:
     aws.s3.BucketPolicy("ok-tls", bucket="b", policy=doc(_TLS))
-    aws.s3.BucketPolicy("bad-no-tls", bucket="b", policy=doc({"Effect": "Allow", "Principal": {"AWS": SEARCH_ROLE}, "Action": "s3:GetObject", "Resource": "*"}))
+    aws.s3.BucketPolicy(
+        "bad-no-tls",
+        bucket="b",
+        policy=doc({"Effect": "Allow", "Principal": {"AWS": SEARCH_ROLE}, "Action": "s3:GetObject", "Resource": "*"}),
+    )
 
 
 @case("s3-bucket-policy-principals")
 def _bucket_principals() -> None:
-    logging = {"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject", "Resource": "*", "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}
+    logging = {
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+    }
     aws.s3.BucketPolicy("ok-logging", bucket="b", policy=doc(_TLS, logging))
-    aws.s3.BucketPolicy("bad-public-read", bucket="b", policy=doc({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}))
+    aws.s3.BucketPolicy(
+        "bad-public-read",
+        bucket="b",
+        policy=doc({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}),
+    )
     aws.s3.BucketPolicy("bad-unconditioned-logging", bucket="b", policy=doc({**logging, "Condition": {}}))
 
 
@@ -359,8 +506,24 @@ def _artifact_versioned() -> None:
 @case("s3-bucket-policy-owner-principals")
 def _bucket_owner() -> None:
     own = _bucket("search-bucket")
-    aws.s3.BucketPolicy("ok-own", bucket=own.id, policy=doc(_TLS, {"Effect": "Allow", "Principal": {"AWS": [SEARCH_ROLE, role_arn("aip-dev-platform-break-glass")]}, "Action": "s3:GetObject", "Resource": "*"}))
-    aws.s3.BucketPolicy("bad-foreign", bucket=own.id, policy=doc({"Effect": "Allow", "Principal": {"AWS": OTHER_ROLE}, "Action": "s3:GetObject", "Resource": "*"}))
+    aws.s3.BucketPolicy(
+        "ok-own",
+        bucket=own.id,
+        policy=doc(
+            _TLS,
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": [SEARCH_ROLE, role_arn("aip-dev-platform-break-glass")]},
+                "Action": "s3:GetObject",
+                "Resource": "*",
+            },
+        ),
+    )
+    aws.s3.BucketPolicy(
+        "bad-foreign",
+        bucket=own.id,
+        policy=doc({"Effect": "Allow", "Principal": {"AWS": OTHER_ROLE}, "Action": "s3:GetObject", "Resource": "*"}),
+    )
     _bucket("forecasting-bucket", "forecasting")
 
 
@@ -379,7 +542,14 @@ def _scanning() -> None:
     _repo("absent-bad-scanning", image_scanning_configuration=None)
     _repo("ok-enhanced", "prod/search/enhanced", image_scanning_configuration=None)
     aws.ecr.RegistryScanningConfiguration(
-        "enhanced", scan_type="ENHANCED", rules=[{"scan_frequency": "CONTINUOUS_SCAN", "repository_filters": [{"filter": "prod/*", "filter_type": "WILDCARD"}]}]
+        "enhanced",
+        scan_type="ENHANCED",
+        rules=[
+            {
+                "scan_frequency": "CONTINUOUS_SCAN",
+                "repository_filters": [{"filter": "prod/*", "filter_type": "WILDCARD"}],
+            }
+        ],
     )
 
 
@@ -411,13 +581,21 @@ def _logs() -> None:
 def _access_entries() -> None:
     _cluster("ok-api")
     _cluster("absent-bad-access", access_config=None)
-    _cluster("bad-config-map", access_config={"authentication_mode": "API_AND_CONFIG_MAP", "bootstrap_cluster_creator_admin_permissions": False})
+    _cluster(
+        "bad-config-map",
+        access_config={
+            "authentication_mode": "API_AND_CONFIG_MAP",
+            "bootstrap_cluster_creator_admin_permissions": False,
+        },
+    )
 
 
 @case("eks-access-entry-no-masters")
 def _masters() -> None:
     aws.eks.AccessEntry("ok-entry", cluster_name="c", principal_arn=SEARCH_ROLE, kubernetes_groups=["search-editors"])
-    aws.eks.AccessEntry("bad-masters", cluster_name="c", principal_arn=SEARCH_ROLE, kubernetes_groups=["system:masters"])
+    aws.eks.AccessEntry(
+        "bad-masters", cluster_name="c", principal_arn=SEARCH_ROLE, kubernetes_groups=["system:masters"]
+    )
 
 
 _ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -426,23 +604,63 @@ _EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
 
 @case("eks-admin-access-platform-only")
 def _admin_access() -> None:
-    aws.eks.AccessPolicyAssociation("ok-admin", cluster_name="c", principal_arn=role_arn("aip-dev-platform-platform-admin"), policy_arn=_ADMIN_POLICY, access_scope={"type": "cluster"})
-    aws.eks.AccessPolicyAssociation("ok-tenant-edit", cluster_name="c", principal_arn=SEARCH_ROLE, policy_arn=_EDIT_POLICY, access_scope={"type": "namespace", "namespaces": ["search"]})
-    aws.eks.AccessPolicyAssociation("bad-tenant-admin", cluster_name="c", principal_arn=SEARCH_ROLE, policy_arn=_ADMIN_POLICY, access_scope={"type": "cluster"})
+    aws.eks.AccessPolicyAssociation(
+        "ok-admin",
+        cluster_name="c",
+        principal_arn=role_arn("aip-dev-platform-platform-admin"),
+        policy_arn=_ADMIN_POLICY,
+        access_scope={"type": "cluster"},
+    )
+    aws.eks.AccessPolicyAssociation(
+        "ok-tenant-edit",
+        cluster_name="c",
+        principal_arn=SEARCH_ROLE,
+        policy_arn=_EDIT_POLICY,
+        access_scope={"type": "namespace", "namespaces": ["search"]},
+    )
+    aws.eks.AccessPolicyAssociation(
+        "bad-tenant-admin",
+        cluster_name="c",
+        principal_arn=SEARCH_ROLE,
+        policy_arn=_ADMIN_POLICY,
+        access_scope={"type": "cluster"},
+    )
 
 
 @case("eks-tenant-access-scoped")
 def _tenant_access() -> None:
     role = aws.iam.Role("search-role", assume_role_policy=doc(), tags=tags())
-    aws.eks.AccessPolicyAssociation("ok-scoped", cluster_name="c", principal_arn=role.arn, policy_arn=_EDIT_POLICY, access_scope={"type": "namespace", "namespaces": ["search"]})
-    aws.eks.AccessPolicyAssociation("bad-other-namespace", cluster_name="c", principal_arn=role.arn, policy_arn=_EDIT_POLICY, access_scope={"type": "namespace", "namespaces": ["search", "forecasting"]})
-    aws.eks.AccessPolicyAssociation("bad-cluster-wide", cluster_name="c", principal_arn=role.arn, policy_arn=_EDIT_POLICY, access_scope={"type": "cluster"})
+    aws.eks.AccessPolicyAssociation(
+        "ok-scoped",
+        cluster_name="c",
+        principal_arn=role.arn,
+        policy_arn=_EDIT_POLICY,
+        access_scope={"type": "namespace", "namespaces": ["search"]},
+    )
+    aws.eks.AccessPolicyAssociation(
+        "bad-other-namespace",
+        cluster_name="c",
+        principal_arn=role.arn,
+        policy_arn=_EDIT_POLICY,
+        access_scope={"type": "namespace", "namespaces": ["search", "forecasting"]},
+    )
+    aws.eks.AccessPolicyAssociation(
+        "bad-cluster-wide",
+        cluster_name="c",
+        principal_arn=role.arn,
+        policy_arn=_EDIT_POLICY,
+        access_scope={"type": "cluster"},
+    )
 
 
 @case("eks-pod-identity-dedicated-account")
 def _pod_identity_sa() -> None:
-    aws.eks.PodIdentityAssociation("ok-named", cluster_name="c", namespace="search", service_account="inference", role_arn=SEARCH_ROLE)
-    aws.eks.PodIdentityAssociation("bad-default-sa", cluster_name="c", namespace="search", service_account="default", role_arn=SEARCH_ROLE)
+    aws.eks.PodIdentityAssociation(
+        "ok-named", cluster_name="c", namespace="search", service_account="inference", role_arn=SEARCH_ROLE
+    )
+    aws.eks.PodIdentityAssociation(
+        "bad-default-sa", cluster_name="c", namespace="search", service_account="default", role_arn=SEARCH_ROLE
+    )
 
 
 @case("eks-workload-identity-scoped")
@@ -450,10 +668,18 @@ def _workload_identity() -> None:
     search = aws.iam.Role("search-role", assume_role_policy=doc(), tags=tags())
     shared = aws.iam.Role("shared-role", assume_role_policy=doc(), tags=tags("forecasting"))
     platform = aws.iam.Role("platform-role", assume_role_policy=doc(), tags=PLATFORM)
-    aws.eks.PodIdentityAssociation("ok-own", cluster_name="c", namespace="search", service_account="api", role_arn=search.arn)
-    aws.eks.PodIdentityAssociation("ok-system", cluster_name="c", namespace="kube-system", service_account="ebs-csi", role_arn=platform.arn)
-    aws.eks.PodIdentityAssociation("bad-foreign-namespace", cluster_name="c", namespace="search", service_account="api2", role_arn=shared.arn)
-    aws.eks.PodIdentityAssociation("bad-platform-in-tenant", cluster_name="c", namespace="search", service_account="api3", role_arn=platform.arn)
+    aws.eks.PodIdentityAssociation(
+        "ok-own", cluster_name="c", namespace="search", service_account="api", role_arn=search.arn
+    )
+    aws.eks.PodIdentityAssociation(
+        "ok-system", cluster_name="c", namespace="kube-system", service_account="ebs-csi", role_arn=platform.arn
+    )
+    aws.eks.PodIdentityAssociation(
+        "bad-foreign-namespace", cluster_name="c", namespace="search", service_account="api2", role_arn=shared.arn
+    )
+    aws.eks.PodIdentityAssociation(
+        "bad-platform-in-tenant", cluster_name="c", namespace="search", service_account="api3", role_arn=platform.arn
+    )
 
 
 @case("guardduty-eks-protection")
@@ -480,14 +706,21 @@ _IMDS = {"http_tokens": "required", "http_put_response_hop_limit": 1, "http_endp
 def _imdsv2() -> None:
     aws.ec2.LaunchTemplate("ok-template", metadata_options=_IMDS)
     aws.ec2.LaunchTemplate("absent-bad-template")
-    aws.ec2.Instance("bad-optional", ami="ami-1", instance_type="m6i.large", metadata_options={"http_tokens": "optional"})
+    aws.ec2.Instance(
+        "bad-optional", ami="ami-1", instance_type="m6i.large", metadata_options={"http_tokens": "optional"}
+    )
 
 
 @case("imds-hop-limit")
 def _hop() -> None:
     aws.ec2.LaunchTemplate("ok-template", metadata_options=_IMDS)
     aws.ec2.LaunchTemplate("absent-bad-template", metadata_options={"http_tokens": "required"})
-    aws.ec2.Instance("bad-two-hops", ami="ami-1", instance_type="m6i.large", metadata_options={**_IMDS, "http_put_response_hop_limit": 2})
+    aws.ec2.Instance(
+        "bad-two-hops",
+        ami="ami-1",
+        instance_type="m6i.large",
+        metadata_options={**_IMDS, "http_put_response_hop_limit": 2},
+    )
 
 
 @case("no-public-ip")
@@ -531,7 +764,9 @@ def _gpu_taint() -> None:
     _node_group("ok-cpu")
     _node_group("ok-gpu", instance_types=["g5.xlarge"], taints=[_GPU_TAINT])
     _node_group("bad-gpu-type", instance_types=["g5.xlarge"])
-    _node_group("bad-gpu-ami", ami_type="AL2023_x86_64_NVIDIA", instance_types=["g6.xlarge"], taints=[_pool_taint("search")])
+    _node_group(
+        "bad-gpu-ami", ami_type="AL2023_x86_64_NVIDIA", instance_types=["g6.xlarge"], taints=[_pool_taint("search")]
+    )
 
 
 _POOL = tags("vision", "dedicated-pool", "confidential")
@@ -539,10 +774,17 @@ _POOL = tags("vision", "dedicated-pool", "confidential")
 
 @case("dedicated-pool-bound")
 def _pool_bound() -> None:
-    _node_group("ok-pool", tags=_POOL, labels={"aiplatform.io/tenant": "vision"}, taints=[_GPU_TAINT, _pool_taint("vision")])
+    _node_group(
+        "ok-pool", tags=_POOL, labels={"aiplatform.io/tenant": "vision"}, taints=[_GPU_TAINT, _pool_taint("vision")]
+    )
     _node_group("ok-shared-group")
     _node_group("bad-untainted", tags=_POOL, labels={"aiplatform.io/tenant": "vision"}, taints=[_GPU_TAINT])
-    _node_group("bad-two-tenants", tags=_POOL, labels={"aiplatform.io/tenant": "vision"}, taints=[_pool_taint("vision"), _pool_taint("search")])
+    _node_group(
+        "bad-two-tenants",
+        tags=_POOL,
+        labels={"aiplatform.io/tenant": "vision"},
+        taints=[_pool_taint("vision"), _pool_taint("search")],
+    )
 
 
 @case("instance-types-allowed")
@@ -556,8 +798,12 @@ def _families() -> None:
 
 @case("gpu-node-group-bounded")
 def _bounded() -> None:
-    _node_group("ok-small", instance_types=["g5.12xlarge"], scaling_config={"min_size": 0, "max_size": 4, "desired_size": 0})
-    _node_group("bad-large", instance_types=["g5.48xlarge"], scaling_config={"min_size": 0, "max_size": 3, "desired_size": 0})
+    _node_group(
+        "ok-small", instance_types=["g5.12xlarge"], scaling_config={"min_size": 0, "max_size": 4, "desired_size": 0}
+    )
+    _node_group(
+        "bad-large", instance_types=["g5.48xlarge"], scaling_config={"min_size": 0, "max_size": 3, "desired_size": 0}
+    )
 
 
 _SINGLE = tags("bank", "single-tenant", "regulated")
@@ -598,22 +844,52 @@ _OPEN = ["0.0.0.0/0"]
 @case("default-security-group-closed")
 def _default_sg() -> None:
     aws.ec2.DefaultSecurityGroup("absent-ok-closed", vpc_id="vpc-1")
-    aws.ec2.DefaultSecurityGroup("bad-open", vpc_id="vpc-1", egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": _OPEN}])
+    aws.ec2.DefaultSecurityGroup(
+        "bad-open", vpc_id="vpc-1", egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": _OPEN}]
+    )
 
 
 @case("no-open-ingress")
 def _ingress() -> None:
-    aws.ec2.SecurityGroup("ok-vpc-only", vpc_id="vpc-1", ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["10.0.0.0/16"]}])
-    aws.ec2.SecurityGroup("bad-open", vpc_id="vpc-1", ingress=[{"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": _OPEN}])
-    aws.ec2.SecurityGroupRule("bad-rule", type="ingress", security_group_id="sg-1", protocol="tcp", from_port=443, to_port=443, ipv6_cidr_blocks=["::/0"])
-    aws.ec2.SecurityGroupRule("ok-egress-rule", type="egress", security_group_id="sg-1", protocol="tcp", from_port=443, to_port=443, cidr_blocks=_OPEN)
-    aws.vpc.SecurityGroupIngressRule("bad-vpc-rule", security_group_id="sg-1", ip_protocol="tcp", from_port=80, to_port=80, cidr_ipv4="0.0.0.0/0")
+    aws.ec2.SecurityGroup(
+        "ok-vpc-only",
+        vpc_id="vpc-1",
+        ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["10.0.0.0/16"]}],
+    )
+    aws.ec2.SecurityGroup(
+        "bad-open", vpc_id="vpc-1", ingress=[{"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": _OPEN}]
+    )
+    aws.ec2.SecurityGroupRule(
+        "bad-rule",
+        type="ingress",
+        security_group_id="sg-1",
+        protocol="tcp",
+        from_port=443,
+        to_port=443,
+        ipv6_cidr_blocks=["::/0"],
+    )
+    aws.ec2.SecurityGroupRule(
+        "ok-egress-rule",
+        type="egress",
+        security_group_id="sg-1",
+        protocol="tcp",
+        from_port=443,
+        to_port=443,
+        cidr_blocks=_OPEN,
+    )
+    aws.vpc.SecurityGroupIngressRule(
+        "bad-vpc-rule", security_group_id="sg-1", ip_protocol="tcp", from_port=80, to_port=80, cidr_ipv4="0.0.0.0/0"
+    )
 
 
 @case("no-unrestricted-egress")
 def _egress() -> None:
-    aws.ec2.SecurityGroup("ok-https", vpc_id="vpc-1", egress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": _OPEN}])
-    aws.ec2.SecurityGroup("bad-all", vpc_id="vpc-1", egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": _OPEN}])
+    aws.ec2.SecurityGroup(
+        "ok-https", vpc_id="vpc-1", egress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": _OPEN}]
+    )
+    aws.ec2.SecurityGroup(
+        "bad-all", vpc_id="vpc-1", egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": _OPEN}]
+    )
     aws.vpc.SecurityGroupEgressRule("bad-vpc-all", security_group_id="sg-1", ip_protocol="-1", cidr_ipv4="0.0.0.0/0")
 
 
@@ -622,7 +898,15 @@ def _rule_group(name: str, rules_type: str) -> None:
         name,
         capacity=100,
         type="STATEFUL",
-        rule_group={"rules_source": {"rules_source_list": {"generated_rules_type": rules_type, "target_types": ["TLS_SNI"], "targets": [".pypi.org"]}}},
+        rule_group={
+            "rules_source": {
+                "rules_source_list": {
+                    "generated_rules_type": rules_type,
+                    "target_types": ["TLS_SNI"],
+                    "targets": [".pypi.org"],
+                }
+            }
+        },
     )
 
 
@@ -634,21 +918,41 @@ def _allowlist() -> None:
 
 @case("flow-log-all-traffic")
 def _flow_log() -> None:
-    aws.ec2.FlowLog("ok-all", vpc_id="vpc-1", traffic_type="ALL", log_destination="arn:aws:s3:::logs", log_destination_type="s3")
-    aws.ec2.FlowLog("bad-reject", vpc_id="vpc-1", traffic_type="REJECT", log_destination="arn:aws:s3:::logs", log_destination_type="s3")
+    aws.ec2.FlowLog(
+        "ok-all", vpc_id="vpc-1", traffic_type="ALL", log_destination="arn:aws:s3:::logs", log_destination_type="s3"
+    )
+    aws.ec2.FlowLog(
+        "bad-reject",
+        vpc_id="vpc-1",
+        traffic_type="REJECT",
+        log_destination="arn:aws:s3:::logs",
+        log_destination_type="s3",
+    )
 
 
 @case("vpc-endpoint-private-dns")
 def _private_dns() -> None:
-    aws.ec2.VpcEndpoint("ok-interface", vpc_id="vpc-1", service_name="com.amazonaws.us-east-1.sts", vpc_endpoint_type="Interface", private_dns_enabled=True)
-    aws.ec2.VpcEndpoint("ok-gateway", vpc_id="vpc-1", service_name="com.amazonaws.us-east-1.s3", vpc_endpoint_type="Gateway")
-    aws.ec2.VpcEndpoint("absent-bad-dns", vpc_id="vpc-1", service_name="com.amazonaws.us-east-1.kms", vpc_endpoint_type="Interface")
+    aws.ec2.VpcEndpoint(
+        "ok-interface",
+        vpc_id="vpc-1",
+        service_name="com.amazonaws.us-east-1.sts",
+        vpc_endpoint_type="Interface",
+        private_dns_enabled=True,
+    )
+    aws.ec2.VpcEndpoint(
+        "ok-gateway", vpc_id="vpc-1", service_name="com.amazonaws.us-east-1.s3", vpc_endpoint_type="Gateway"
+    )
+    aws.ec2.VpcEndpoint(
+        "absent-bad-dns", vpc_id="vpc-1", service_name="com.amazonaws.us-east-1.kms", vpc_endpoint_type="Interface"
+    )
 
 
 @case("vpc-flow-logs")
 def _vpc_flow() -> None:
     ok = aws.ec2.Vpc("ok-vpc", cidr_block="10.0.0.0/16")
-    aws.ec2.FlowLog("log", vpc_id=ok.id, traffic_type="ALL", log_destination="arn:aws:s3:::logs", log_destination_type="s3")
+    aws.ec2.FlowLog(
+        "log", vpc_id=ok.id, traffic_type="ALL", log_destination="arn:aws:s3:::logs", log_destination_type="s3"
+    )
     aws.ec2.Vpc("bad-vpc", cidr_block="10.1.0.0/16")
 
 
@@ -656,7 +960,13 @@ def _vpc_flow() -> None:
 def _vpc_endpoints() -> None:
     ok = aws.ec2.Vpc("ok-vpc", cidr_block="10.0.0.0/16")
     for service in ("ecr.api", "ecr.dkr", "sts", "kms", "logs"):
-        aws.ec2.VpcEndpoint(f"ep-{service}", vpc_id=ok.id, service_name=f"com.amazonaws.us-east-1.{service}", vpc_endpoint_type="Interface", private_dns_enabled=True)
+        aws.ec2.VpcEndpoint(
+            f"ep-{service}",
+            vpc_id=ok.id,
+            service_name=f"com.amazonaws.us-east-1.{service}",
+            vpc_endpoint_type="Interface",
+            private_dns_enabled=True,
+        )
     aws.ec2.VpcEndpoint("ep-s3", vpc_id=ok.id, service_name="com.amazonaws.us-east-1.s3", vpc_endpoint_type="Gateway")
     bad = aws.ec2.Vpc("bad-vpc", cidr_block="10.1.0.0/16")
     aws.ec2.VpcEndpoint("only-s3", vpc_id=bad.id, service_name="com.amazonaws.us-east-1.s3")
@@ -665,13 +975,21 @@ def _vpc_endpoints() -> None:
 @case("open-egress-only-via-firewall")
 def _egress_firewall() -> None:
     firewalled = aws.ec2.Vpc("firewalled", cidr_block="10.0.0.0/16")
-    aws.networkfirewall.Firewall("fw", vpc_id=firewalled.id, firewall_policy_arn="arn:fp", subnet_mappings=[{"subnet_id": "subnet-1"}])
+    aws.networkfirewall.Firewall(
+        "fw", vpc_id=firewalled.id, firewall_policy_arn="arn:fp", subnet_mappings=[{"subnet_id": "subnet-1"}]
+    )
     closed = aws.ec2.Vpc("closed", cidr_block="10.1.0.0/16")
     https = [{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": _OPEN}]
     aws.ec2.SecurityGroup("ok-firewalled", vpc_id=firewalled.id, egress=https)
-    aws.ec2.SecurityGroup("ok-private", vpc_id=closed.id, egress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["10.1.0.0/16"]}])
+    aws.ec2.SecurityGroup(
+        "ok-private",
+        vpc_id=closed.id,
+        egress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["10.1.0.0/16"]}],
+    )
     group = aws.ec2.SecurityGroup("bad-no-firewall", vpc_id=closed.id, egress=https)
-    aws.vpc.SecurityGroupEgressRule("bad-rule", security_group_id=group.id, ip_protocol="tcp", from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0")
+    aws.vpc.SecurityGroupEgressRule(
+        "bad-rule", security_group_id=group.id, ip_protocol="tcp", from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0"
+    )
 
 
 @case("no-internet-route-for-workloads")
@@ -684,9 +1002,18 @@ def _igw_routes() -> None:
     private_table = aws.ec2.RouteTable("private-table", vpc_id="vpc-1")
     aws.ec2.RouteTableAssociation("public-assoc", subnet_id=public_subnet.id, route_table_id=public_table.id)
     aws.ec2.RouteTableAssociation("private-assoc", subnet_id=private_subnet.id, route_table_id=private_table.id)
-    aws.ec2.Route("ok-public-internet", route_table_id=public_table.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
-    aws.ec2.Route("ok-private-endpoint", route_table_id=private_table.id, destination_cidr_block="0.0.0.0/0", vpc_endpoint_id="vpce-1")
-    aws.ec2.Route("bad-private-internet", route_table_id=private_table.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
+    aws.ec2.Route(
+        "ok-public-internet", route_table_id=public_table.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id
+    )
+    aws.ec2.Route(
+        "ok-private-endpoint",
+        route_table_id=private_table.id,
+        destination_cidr_block="0.0.0.0/0",
+        vpc_endpoint_id="vpce-1",
+    )
+    aws.ec2.Route(
+        "bad-private-internet", route_table_id=private_table.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id
+    )
 
 
 # --- identity ---------------------------------------------------------------------------------
@@ -697,7 +1024,9 @@ def _wildcards() -> None:
     aws.iam.Policy("ok-scoped", policy=doc({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}))
     aws.iam.Policy("bad-admin", policy=doc({"Effect": "Allow", "Action": "*", "Resource": "*"}))
     aws.iam.RolePolicy("bad-service-star", role="r", policy=doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))
-    aws.iam.UserPolicy("bad-not-action", user="u", policy=doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}))
+    aws.iam.UserPolicy(
+        "bad-not-action", user="u", policy=doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})
+    )
 
 
 _ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -706,7 +1035,9 @@ _ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 @case("iam-no-admin-managed-policies")
 def _admin_managed() -> None:
     aws.iam.RolePolicyAttachment("ok-break-glass", role="aip-dev-platform-break-glass", policy_arn=_ADMIN_ARN)
-    aws.iam.RolePolicyAttachment("ok-readonly", role="aip-dev-search-workload", policy_arn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    aws.iam.RolePolicyAttachment(
+        "ok-readonly", role="aip-dev-search-workload", policy_arn="arn:aws:iam::aws:policy/ReadOnlyAccess"
+    )
     aws.iam.RolePolicyAttachment("bad-tenant-admin", role="aip-dev-search-workload", policy_arn=_ADMIN_ARN)
     aws.iam.Role("bad-managed", name="aip-dev-search-ops", assume_role_policy=doc(), managed_policy_arns=[_ADMIN_ARN])
 
@@ -728,18 +1059,37 @@ def _oidc(subject: str | None) -> dict[str, object]:
     condition = {"oidc.eks.us-east-1.amazonaws.com/id/ABC:aud": "sts.amazonaws.com"}
     if subject:
         condition["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"] = subject
-    return {"Effect": "Allow", "Principal": {"Federated": _OIDC}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": condition}}
+    return {
+        "Effect": "Allow",
+        "Principal": {"Federated": _OIDC},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": condition},
+    }
 
 
 @case("iam-scoped-trust")
 def _trust() -> None:
-    pods = {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
+    pods = {
+        "Effect": "Allow",
+        "Principal": {"Service": "pods.eks.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+    }
     aws.iam.Role("ok-pod-identity", assume_role_policy=doc(pods), tags=tags())
     aws.iam.Role("ok-irsa", assume_role_policy=doc(_oidc("system:serviceaccount:search:api")), tags=tags())
-    aws.iam.Role("bad-public", assume_role_policy=doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}), tags=tags())
+    aws.iam.Role(
+        "bad-public",
+        assume_role_policy=doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}),
+        tags=tags(),
+    )
     aws.iam.Role("bad-no-sub", assume_role_policy=doc(_oidc(None)), tags=tags())
-    aws.iam.Role("bad-other-namespace", assume_role_policy=doc(_oidc("system:serviceaccount:forecasting:api")), tags=tags())
-    aws.iam.Role("bad-foreign-role", assume_role_policy=doc({"Effect": "Allow", "Principal": {"AWS": OTHER_ROLE}, "Action": "sts:AssumeRole"}), tags=tags())
+    aws.iam.Role(
+        "bad-other-namespace", assume_role_policy=doc(_oidc("system:serviceaccount:forecasting:api")), tags=tags()
+    )
+    aws.iam.Role(
+        "bad-foreign-role",
+        assume_role_policy=doc({"Effect": "Allow", "Principal": {"AWS": OTHER_ROLE}, "Action": "sts:AssumeRole"}),
+        tags=tags(),
+    )
 
 
 # --- audit ------------------------------------------------------------------------------------
@@ -753,7 +1103,13 @@ def _trail(name: str, **overrides: object) -> None:
         "kms_key_id": KEY_ARN,
         "cloud_watch_logs_group_arn": "arn:aws:logs:us-east-1:111122223333:log-group:trail:*",
         "advanced_event_selectors": [
-            {"name": "s3", "field_selectors": [{"field": "eventCategory", "equals": ["Data"]}, {"field": "resources.type", "equals": ["AWS::S3::Object"]}]}
+            {
+                "name": "s3",
+                "field_selectors": [
+                    {"field": "eventCategory", "equals": ["Data"]},
+                    {"field": "resources.type", "equals": ["AWS::S3::Object"]},
+                ],
+            }
         ],
         "tags": PLATFORM,
     }
@@ -771,7 +1127,11 @@ def _trail_hardened() -> None:
 @case("cloudtrail-data-events")
 def _trail_data() -> None:
     _trail("ok-advanced")
-    _trail("ok-classic", advanced_event_selectors=None, event_selectors=[{"data_resources": [{"type": "AWS::S3::Object", "values": ["arn:aws:s3:::aip-dev-"]}]}])
+    _trail(
+        "ok-classic",
+        advanced_event_selectors=None,
+        event_selectors=[{"data_resources": [{"type": "AWS::S3::Object", "values": ["arn:aws:s3:::aip-dev-"]}]}],
+    )
     _trail("absent-bad-selectors", advanced_event_selectors=None)
 
 
@@ -838,7 +1198,15 @@ def _budget(name: str, tenant: str, limit: str = "1000", **overrides: object) ->
                 {"tags": {"key": "user:aiplatform:environment", "values": ["dev"]}},
             ]
         },
-        "notifications": [{"comparison_operator": "GREATER_THAN", "threshold": 80, "threshold_type": "PERCENTAGE", "notification_type": "FORECASTED", "subscriber_email_addresses": ["a@example.com"]}],
+        "notifications": [
+            {
+                "comparison_operator": "GREATER_THAN",
+                "threshold": 80,
+                "threshold_type": "PERCENTAGE",
+                "notification_type": "FORECASTED",
+                "subscriber_email_addresses": ["a@example.com"],
+            }
+        ],
         "tags": PLATFORM,
     }
     args.update(overrides)
@@ -848,7 +1216,12 @@ def _budget(name: str, tenant: str, limit: str = "1000", **overrides: object) ->
 @case("budget-tenant-filter")
 def _budget_filter() -> None:
     _budget("ok-budget", "search")
-    _budget("bad-or-filters", "search", filter_expression=None, cost_filters=[{"name": "TagKeyValue", "values": ["user:aiplatform:tenant$search"]}])
+    _budget(
+        "bad-or-filters",
+        "search",
+        filter_expression=None,
+        cost_filters=[{"name": "TagKeyValue", "values": ["user:aiplatform:tenant$search"]}],
+    )
     _budget("bad-no-notifications", "search", notifications=[])
 
 
@@ -863,18 +1236,42 @@ def _has_budget() -> None:
 def _gpu_quota() -> None:
     import pulumi_kubernetes as k8s
 
-    k8s.core.v1.ResourceQuota("vision-quota", metadata={"namespace": "vision"}, spec={"hard": {"requests.nvidia.com/gpu": "4"}})
-    k8s.core.v1.ResourceQuota("search-quota", metadata={"namespace": "search"}, spec={"hard": {"requests.nvidia.com/gpu": "1"}})
-    _node_group("ok-within", tags=_POOL, instance_types=["g5.12xlarge"], scaling_config={"min_size": 0, "max_size": 1, "desired_size": 0})
-    _node_group("bad-beyond", tags=tags(tier="dedicated-pool"), instance_types=["g5.xlarge"], scaling_config={"min_size": 0, "max_size": 2, "desired_size": 0})
+    k8s.core.v1.ResourceQuota(
+        "vision-quota", metadata={"namespace": "vision"}, spec={"hard": {"requests.nvidia.com/gpu": "4"}}
+    )
+    k8s.core.v1.ResourceQuota(
+        "search-quota", metadata={"namespace": "search"}, spec={"hard": {"requests.nvidia.com/gpu": "1"}}
+    )
+    _node_group(
+        "ok-within",
+        tags=_POOL,
+        instance_types=["g5.12xlarge"],
+        scaling_config={"min_size": 0, "max_size": 1, "desired_size": 0},
+    )
+    _node_group(
+        "bad-beyond",
+        tags=tags(tier="dedicated-pool"),
+        instance_types=["g5.xlarge"],
+        scaling_config={"min_size": 0, "max_size": 2, "desired_size": 0},
+    )
 
 
 @case("gpu-spend-within-budget")
 def _gpu_spend() -> None:
     _budget("vision-budget", "vision", limit="100000")
     _budget("search-budget", "search", limit="100")
-    _node_group("ok-affordable", tags=_POOL, instance_types=["g5.xlarge"], scaling_config={"min_size": 0, "max_size": 2, "desired_size": 0})
-    _node_group("bad-expensive", tags=tags(tier="dedicated-pool"), instance_types=["g5.xlarge"], scaling_config={"min_size": 0, "max_size": 2, "desired_size": 0})
+    _node_group(
+        "ok-affordable",
+        tags=_POOL,
+        instance_types=["g5.xlarge"],
+        scaling_config={"min_size": 0, "max_size": 2, "desired_size": 0},
+    )
+    _node_group(
+        "bad-expensive",
+        tags=tags(tier="dedicated-pool"),
+        instance_types=["g5.xlarge"],
+        scaling_config={"min_size": 0, "max_size": 2, "desired_size": 0},
+    )
 
 
 @case("experiment-expiry")

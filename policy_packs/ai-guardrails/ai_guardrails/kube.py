@@ -81,7 +81,15 @@ ALLOWLIST_SCHEMA: dict[str, Any] = {
             "reviewedBy": {"type": "string", "minLength": 1},
         },
     },
-    "default": [],
+    "default": [
+        {
+            "namespace": "kube-system",
+            "kind": "DaemonSet",
+            "name": "nvidia-device-plugin*",
+            "reason": "The NVIDIA device plugin registers GPUs with the kubelet through a hostPath socket.",
+            "reviewedBy": "ml-platform@example.com",
+        }
+    ],
 }
 
 
