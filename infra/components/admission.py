@@ -49,6 +49,9 @@ SYSTEM_NAMESPACES: tuple[str, ...] = tuple(_KUBERNETES["system_namespaces"])
 # Taints the node lifecycle controller sets; Kubernetes itself adds tolerations for some of them.
 NODE_LIFECYCLE_TAINT_PREFIX = "node.kubernetes.io/"
 POLICY_NAME = "aiplatform-tenant-binding"
+# Names the EKS cluster the objects guard; its value comes from the cluster resource, so the policy
+# pack can join the policy to the cluster whose dedicated pools it binds.
+CLUSTER_ANNOTATION = "aiplatform.io/cluster"
 # The well-known label every namespace carries with its own name.
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -241,9 +244,10 @@ def platform_image_prefixes(settings: Settings, registry: str) -> tuple[str, ...
 
 @dataclass
 class TenantAdmissionPolicyArgs:
-    """The stack's settings and the cluster's Kubernetes provider."""
+    """The stack's settings, the cluster's name (an output of the cluster) and its Kubernetes provider."""
 
     settings: Settings
+    cluster_name: pulumi.Input[str]
     provider: k8s.Provider
     # Further full image prefixes tenants may run (e.g. pull-through cache prefixes).
     extra_approved_prefixes: Sequence[str] = field(default_factory=tuple)
@@ -267,16 +271,17 @@ class TenantAdmissionPolicy(pulumi.ComponentResource):
 
         # The SDK sends camelCase dicts unchanged: the engine and the pack see exactly the spec the
         # CEL tests evaluate (the SDK's typed dicts spell the same keys in snake_case).
+        metadata = k8s.meta.v1.ObjectMetaArgs(name=POLICY_NAME, annotations={CLUSTER_ANNOTATION: args.cluster_name})
         self.policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
             f"{name}-policy",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=POLICY_NAME),
+            metadata=metadata,
             spec=cast(Any, spec),
             opts=pulumi.ResourceOptions(parent=self),
         )
         # The binding names the policy; creating it first would bind to nothing.
         self.binding = k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
             f"{name}-binding",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=POLICY_NAME),
+            metadata=metadata,
             spec=cast(Any, binding_spec()),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
         )

@@ -40,7 +40,8 @@ def preview() -> Preview:
         register_standard_tags(SETTINGS)
         provider = k8s.Provider("cluster-k8s", kubeconfig="{}")
         TenantAdmissionPolicy(
-            "admission", TenantAdmissionPolicyArgs(SETTINGS, provider, extra_approved_prefixes=[PULL_THROUGH])
+            "admission",
+            TenantAdmissionPolicyArgs(SETTINGS, "aip-prod", provider, extra_approved_prefixes=[PULL_THROUGH]),
         )
 
     return run(body, SETTINGS)
@@ -112,3 +113,8 @@ def test_platform_objects_carry_the_platform_labels(preview: Preview) -> None:
 def test_cel_literals_refuse_quotes() -> None:
     with pytest.raises(ValueError, match="cannot be a CEL string literal"):
         policy_spec(registry=REGISTRY, environment="prod", approved_prefixes=["it's/"])
+
+
+def test_policy_and_binding_name_the_cluster_they_guard(preview: Preview) -> None:
+    for record in (preview.get(VAP, "admission-policy"), preview.get(BINDING, "admission-binding")):
+        assert record.inputs["metadata"]["annotations"] == {"aiplatform.io/cluster": "aip-prod"}, record.urn
