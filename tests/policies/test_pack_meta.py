@@ -13,8 +13,8 @@ from aiplatform_standards import control_ids, controls
 from guardrails_cases import CASES, PACK
 
 sys.path.insert(0, str(PACK))
-import ai_guardrails  # noqa: E402
-from ai_guardrails import docs  # noqa: E402
+import ai_guardrails
+from ai_guardrails import docs
 
 RULES = {rule.name: rule for rule in ai_guardrails.rules()}
 # The waiver-governance policies test themselves in test_waivers.py (they need a waiver file).
@@ -34,7 +34,9 @@ def test_policy_metadata(name: str) -> None:
     if name not in GOVERNANCE:
         assert set(rule.controls) <= control_ids(), f"{name}: unknown control IDs"
         assert rule.enforcement.value == "mandatory" or rule.severity.value == "low"
-    assert rule.description.endswith(".") and rule.remediation and rule.checks
+    assert rule.description.endswith(".")
+    assert rule.remediation
+    assert rule.checks
     for key, schema in rule.config.items():
         assert "default" in schema, f"{name}.{key} has no secure default"
         jsonschema.validate(schema["default"], {k: v for k, v in schema.items() if k != "default"})

@@ -16,9 +16,9 @@ from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, deser
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 sys.path.insert(0, str(PACK))
-import ai_guardrails  # noqa: E402
-from ai_guardrails.core import Finding, Resource, Stack  # noqa: E402
-from ai_guardrails.values import plain  # noqa: E402
+import ai_guardrails
+from ai_guardrails.core import Finding, Resource, Stack
+from ai_guardrails.values import plain
 
 RULES = ai_guardrails.rules()
 TOKENS = sorted({token for rule in RULES for token in rule.tokens if ":" in token and "*" not in token})
@@ -60,7 +60,7 @@ values = st.recursive(
     st.one_of(scalars, secret),
     lambda inner: st.one_of(
         st.lists(inner, max_size=3),
-        st.dictionaries(st.sampled_from(KEYS + ["type", "key", "value", "Statement", "Effect"]), inner, max_size=4),
+        st.dictionaries(st.sampled_from([*KEYS, "type", "key", "value", "Statement", "Effect"]), inner, max_size=4),
     ),
     max_leaves=12,
 )

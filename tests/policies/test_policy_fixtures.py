@@ -13,6 +13,7 @@ import guardrails_cases_aws  # noqa: F401 - registers the AWS cases
 import guardrails_cases_k8s  # noqa: F401 - registers the Kubernetes cases
 import pytest
 from guardrails_cases import CASES, PACK, STACK, Case, expected
+
 from preflight import Preview, preview_function
 
 
@@ -42,7 +43,8 @@ def check(case: Case, preview: Preview) -> None:
     assert set(violating) == must_fail, {n: violating[n].message for n in set(violating) - must_fail}
     for name in must_fail:
         message = violating[name].message
-        assert "Fix: " in message and "expected " in message, message
+        assert "Fix: " in message, message
+        assert "expected " in message, message
 
 
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[f"{c.policy}-{i}" for i, c in enumerate(CASES)])

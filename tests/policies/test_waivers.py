@@ -7,6 +7,7 @@ from pathlib import Path
 import pulumi_aws as aws
 import pytest
 from guardrails_cases import PACK, STACK
+
 from preflight import Preview, preview_function
 
 WAIVERS = """
@@ -44,7 +45,8 @@ def test_waived_violation_is_reported_as_waived(preview: Preview) -> None:
     assert rotation == {"expired-key", "ownerless-key"}
     waived = [v for v in of(preview, "waived-violations") if v.waiver is not None]
     assert [v.urn.rsplit("::", 1)[-1] for v in waived] == ["waived-key"]
-    assert waived[0].waiver.owner == "sec@example.com" and waived[0].waiver.expires == "2999-01-01"
+    assert waived[0].waiver.owner == "sec@example.com"
+    assert waived[0].waiver.expires == "2999-01-01"
     assert waived[0].enforcement_level == "advisory"
 
 

@@ -256,7 +256,7 @@ def s3_bucket_policy_tls_only(r: Resource, config: Config) -> Iterator[Outcome]:
         "servicePrincipals": {
             "type": "array",
             "items": {"type": "string"},
-            "default": ["logging.s3.amazonaws.com"],
+            "default": ["logging.s3.amazonaws.com", "cloudtrail.amazonaws.com", "delivery.logs.amazonaws.com"],
             "description": "Service principals a bucket policy may admit (under aws:SourceAccount).",
         }
     },
