@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from infra import naming
 from infra.config import Settings
 
 Statement = dict[str, Any]
@@ -33,6 +34,18 @@ def policy(
 
 def account_root(settings: Settings) -> str:
     return f"arn:{settings.partition}:iam::{settings.account_id}:root"
+
+
+def role_arn(settings: Settings, owner: str, role: str) -> str:
+    """The ARN of an owner's role, from its deterministic name (naming.role_name, path ``/``).
+
+    Policies name roles by these ARNs rather than by the role resources' ``arn`` outputs so that
+    they are complete in a first preview, where the policy pack reads them; the resource that
+    writes such a policy depends on the role explicitly (KMS, S3 and ECR reject a policy that
+    names a principal that does not exist yet).
+    """
+    name = naming.role_name(settings.environment, owner, role)
+    return f"arn:{settings.partition}:iam::{settings.account_id}:role/{name}"
 
 
 def service_principal(service: str) -> str:

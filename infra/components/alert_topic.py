@@ -63,16 +63,18 @@ class AlertTopic(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
+        topic_name = naming.resource_name(settings.environment, PLATFORM, "budget-alerts")
+        topic_arn = f"arn:{settings.partition}:sns:{settings.region}:{settings.account_id}:{topic_name}"
         self.topic = aws.sns.Topic(
             name,
-            name=naming.resource_name(settings.environment, PLATFORM, "budget-alerts"),
+            name=topic_name,
             kms_master_key_id=args.logs_key_arn,
             opts=child,
         )
         aws.sns.TopicPolicy(
             name,
             arn=self.topic.arn,
-            policy=self.topic.arn.apply(lambda arn: iam.document(topic_policy(settings, arn))),
+            policy=iam.document(topic_policy(settings, topic_arn)),
             opts=child,
         )
         self.topic_arn = self.topic.arn

@@ -9,7 +9,9 @@ Each key's policy has, and only has:
 - ``OwnerUseThroughAwsServices``: the owner's roles, only through the AWS service the purpose
   belongs to (``kms:ViaService``) and only from this account (``kms:CallerAccount``).
 - ``DeployerGrantsForAwsResources`` (cluster-secrets, registry): EKS and ECR create a grant on the
-  key when the deployer creates a cluster or repository; only grants for AWS resources.
+  key when the deployer creates a cluster or repository; only grants for AWS resources, through
+  the purpose's service. The platform's keys name the deployer; a tenant's keys may name no
+  platform role (KMS-3), so they delegate these grants to the account (the deployer's IAM policy).
 - the AWS services the purpose needs, each under a restricting condition: CloudWatch Logs for
   ``logs`` (the log group ARN in the encryption context, limited to the owner's log groups), the
   Auto Scaling service-linked role for ``volumes`` (through EC2; grants only for AWS resources),
@@ -28,6 +30,7 @@ from aiplatform_standards import platform
 
 from infra import iam, naming
 from infra.config import Settings
+from infra.tags import PLATFORM
 
 TYPE = "secure-ai-platform:key_ring:KeyRing"
 
@@ -140,7 +143,7 @@ def key_policy_statements(args: KeyRingArgs, purpose: str, users: Sequence[str])
             {
                 "Sid": "DeployerGrantsForAwsResources",
                 "Effect": "Allow",
-                "Principal": {"AWS": iam.principals([roles.deployer, *args.grant_role_arns])},
+                "Principal": {"AWS": iam.principals([_grantor(args), *args.grant_role_arns])},
                 "Action": list(GRANT_ACTIONS),
                 "Resource": "*",
                 "Condition": {
@@ -151,6 +154,10 @@ def key_policy_statements(args: KeyRingArgs, purpose: str, users: Sequence[str])
         )
     statements.extend(_service_statements(args, purpose))
     return statements
+
+
+def _grantor(args: KeyRingArgs) -> str:
+    return args.settings.required_roles.deployer if args.owner == PLATFORM else iam.account_root(args.settings)
 
 
 def _service_statements(args: KeyRingArgs, purpose: str) -> list[iam.Statement]:

@@ -64,14 +64,10 @@ class LogBucket(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        self.bucket = aws.s3.Bucket(
-            name,
-            bucket=naming.bucket_name(
-                settings.environment, PLATFORM, "access-logs", settings.account_id, settings.region
-            ),
-            force_destroy=False,
-            opts=child,
+        bucket_name = naming.bucket_name(
+            settings.environment, PLATFORM, "access-logs", settings.account_id, settings.region
         )
+        self.bucket = aws.s3.Bucket(name, bucket=bucket_name, force_destroy=False, opts=child)
         s3.harden(self, name, self.bucket, {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}})
         aws.s3.BucketLifecycleConfiguration(
             name,
@@ -91,7 +87,7 @@ class LogBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             name,
             bucket=self.bucket.id,
-            policy=self.bucket.arn.apply(lambda arn: iam.document(log_bucket_policy(settings, arn))),
+            policy=iam.document(log_bucket_policy(settings, f"arn:{settings.partition}:s3:::{bucket_name}")),
             opts=child,
         )
         self.bucket_name = self.bucket.bucket

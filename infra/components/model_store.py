@@ -7,13 +7,18 @@ blocks; ACLs disabled; server access logs to the platform log bucket. The bucket
 - ``DenyDataAccessOutsideTenant``: reading, writing, listing and deleting objects by any principal
   but the tenant's roles and the platform's break-glass role. Bucket configuration stays with the
   deployer's IAM permissions, so ``pulumi up`` cannot lock itself out.
-- ``DenyObjectsUnderOtherKeys``: uploads that name a KMS key other than the tenant's models key.
+- ``DenyEncryptionOverrides``: uploads that name a KMS key or another kind of server-side
+  encryption, so every object is encrypted by the bucket default, the tenant's models key.
+
+The policy names the bucket and the roles by their deterministic ARNs, so it is complete in a first
+preview; ``depends_on`` holds the role resources it names (S3 rejects unknown principals).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -44,11 +49,11 @@ class ModelStoreArgs:
     models_key_arn: pulumi.Input[str]
     tenant_role_arns: Sequence[pulumi.Input[str]]
     log_bucket_name: pulumi.Input[str]
+    # The roles the bucket policy names, which must exist before it.
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
-def model_store_policy(
-    settings: Settings, bucket_arn: str, key_arn: str, tenant_roles: Sequence[str]
-) -> list[iam.Statement]:
+def model_store_policy(settings: Settings, bucket_arn: str, tenant_roles: Sequence[str]) -> list[iam.Statement]:
     return [
         s3.deny_insecure_transport(bucket_arn),
         s3.deny_other_principals(
@@ -58,12 +63,20 @@ def model_store_policy(
             [*tenant_roles, settings.required_roles.break_glass],
         ),
         {
-            "Sid": "DenyObjectsUnderOtherKeys",
+            "Sid": "DenyEncryptionOverrides",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:PutObject",
             "Resource": f"{bucket_arn}/*",
-            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}},
+            "Condition": {"Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"}},
+        },
+        {
+            "Sid": "DenyNonKmsEncryption",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
         },
     ]
 
@@ -101,13 +114,12 @@ class ModelStore(pulumi.ComponentResource):
             target_prefix=f"{bucket_name}/",
             opts=child,
         )
+        bucket_arn = f"arn:{settings.partition}:s3:::{bucket_name}"
         aws.s3.BucketPolicy(
             name,
             bucket=self.bucket.id,
-            policy=pulumi.Output.all(self.bucket.arn, args.models_key_arn, *args.tenant_role_arns).apply(
-                lambda values: iam.document(model_store_policy(settings, values[0], values[1], values[2:]))
-            ),
-            opts=child,
+            policy=iam.policy(functools.partial(model_store_policy, settings, bucket_arn), args.tenant_role_arns),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.bucket_name = self.bucket.bucket
         self.register_outputs({"bucketName": self.bucket_name})

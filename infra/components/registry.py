@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -82,6 +82,8 @@ class RegistryArgs:
     pull_role_arns: Sequence[pulumi.Input[str]]
     # Every role of every other tenant in the stack.
     denied_role_arns: Sequence[pulumi.Input[str]]
+    # The roles the repository policy names, which must exist before it (ECR rejects unknown principals).
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
 def repository_policy(settings: Settings, pullers: Sequence[str], denied: Sequence[str]) -> list[iam.Statement]:
@@ -138,7 +140,12 @@ class PrivateRegistry(pulumi.ComponentResource):
                 opts=child,
             )
             aws.ecr.LifecyclePolicy(resource, repository=repo.name, policy=json.dumps(lifecycle_policy()), opts=child)
-            aws.ecr.RepositoryPolicy(resource, repository=repo.name, policy=policy, opts=child)
+            aws.ecr.RepositoryPolicy(
+                resource,
+                repository=repo.name,
+                policy=policy,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            )
             self.repositories[repository] = repo
         self.repository_urls = {repository: repo.repository_url for repository, repo in self.repositories.items()}
         self.register_outputs({"repositoryUrls": self.repository_urls})

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra import naming
+from infra import iam, naming
 from infra.components.alert_topic import AlertTopic, AlertTopicArgs
 from infra.components.budget import TenantBudget, TenantBudgetArgs
 from infra.components.cluster import SecureCluster, SecureClusterArgs
@@ -31,6 +31,9 @@ from infra.components.tenant_space import TenantSpace, TenantSpaceArgs
 from infra.config import Settings, Tenant
 from infra.tags import PLATFORM, TagScope, scoped_options
 
+# The roles the tenant components' policies name (TenantIdentity's and SecureCluster's role names).
+WORKLOAD_ROLE = "workload"
+SYSTEM_NODE_ROLE = "system-nodes"
 PLATFORM_PURPOSES = ("cluster-secrets", "volumes", "registry", "models", "data", "logs")
 TENANT_PURPOSES = ("registry", "models", "data", "logs")
 
@@ -101,26 +104,46 @@ def build_platform(settings: Settings) -> Platform:
 def build_tenant(
     settings: Settings, platform: Platform, tenant: Tenant, identities: dict[str, TenantIdentity]
 ) -> dict[str, object]:
-    """One tenant's keys, registry, model store, namespace and budget; returns its stack outputs."""
+    """One tenant's keys, registry, model store, namespace and budget; returns its stack outputs.
+
+    Policies name roles by their deterministic ARNs (complete in a first preview) and depend on
+    the role resources, so that each policy is written after the roles it names exist.
+    """
     name = tenant.name
     opts = scoped_options(settings, TagScope.for_tenant(settings, name))
     workload_role = identities[name].workload_role
-    others = [identity.workload_role.arn for other, identity in identities.items() if other != name]
-    keys = KeyRing(f"{name}-keys", KeyRingArgs(settings, name, tenant_purposes(tenant), [workload_role.arn]), opts=opts)
+    workload = iam.role_arn(settings, name, WORKLOAD_ROLE)
+    others = [other for other in identities if other != name]
+    keys = KeyRing(
+        f"{name}-keys",
+        KeyRingArgs(settings, name, tenant_purposes(tenant), [workload], depends_on=[workload_role]),
+        opts=opts,
+    )
     registry = PrivateRegistry(
         f"{name}-registry",
         RegistryArgs(
             settings,
             tenant,
             keys.arns["registry"],
-            pull_role_arns=[workload_role.arn, platform.cluster.node_role.arn],
-            denied_role_arns=others,
+            pull_role_arns=[workload, iam.role_arn(settings, PLATFORM, SYSTEM_NODE_ROLE)],
+            denied_role_arns=[iam.role_arn(settings, other, WORKLOAD_ROLE) for other in others],
+            depends_on=[
+                platform.cluster.node_role,
+                *(identities[role_owner].workload_role for role_owner in (name, *others)),
+            ],
         ),
         opts=opts,
     )
     store = ModelStore(
         f"{name}-models",
-        ModelStoreArgs(settings, tenant, keys.arns["models"], [workload_role.arn], platform.log_bucket.bucket_name),
+        ModelStoreArgs(
+            settings,
+            tenant,
+            keys.arns["models"],
+            [workload],
+            platform.log_bucket.bucket_name,
+            depends_on=[workload_role],
+        ),
         opts=opts,
     )
     space = TenantSpace(f"{name}-space", TenantSpaceArgs(settings, tenant, platform.cluster, workload_role), opts=opts)

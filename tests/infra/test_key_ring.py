@@ -83,11 +83,11 @@ def logs_service(*prefixes: str) -> dict[str, Any]:
     }
 
 
-def grants(service: str) -> dict[str, Any]:
+def grants(principal: str, service: str) -> dict[str, Any]:
     return {
         "Sid": "DeployerGrantsForAwsResources",
         "Effect": "Allow",
-        "Principal": {"AWS": DEPLOYER},
+        "Principal": {"AWS": principal},
         "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
         "Resource": "*",
         "Condition": {
@@ -156,13 +156,13 @@ def test_data_keys_admit_only_root_admin_break_glass_and_owner_through_s3(
     assert list(policy.values()) == [ADMINISTRATION, BREAK_GLASS_STATEMENT, use_through(WORKLOAD, service)]
 
 
-def test_registry_key_lets_the_deployer_grant_ecr_only(preview: Preview) -> None:
+def test_tenant_registry_key_delegates_ecr_grants_to_the_account_not_to_a_platform_role(preview: Preview) -> None:
     policy = statements(preview.get(KEY, "search-keys-registry"))
     assert list(policy.values()) == [
         ADMINISTRATION,
         BREAK_GLASS_STATEMENT,
         use_through(WORKLOAD, "ecr"),
-        grants("ecr"),
+        grants(ROOT, "ecr"),
     ]
 
 
@@ -223,7 +223,12 @@ def test_platform_logs_key_admits_the_eks_log_group_and_budget_alerts(preview: P
 
 def test_cluster_secrets_key_lets_the_deployer_grant_eks_only(preview: Preview) -> None:
     policy = statements(preview.get(KEY, "platform-keys-cluster-secrets"))
-    assert list(policy.values()) == [ADMINISTRATION, BREAK_GLASS_STATEMENT, use_through(ADMIN, "eks"), grants("eks")]
+    assert list(policy.values()) == [
+        ADMINISTRATION,
+        BREAK_GLASS_STATEMENT,
+        use_through(ADMIN, "eks"),
+        grants(DEPLOYER, "eks"),
+    ]
 
 
 def test_no_key_policy_has_a_wildcard_principal(preview: Preview) -> None:

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 import yaml
 from aiplatform_standards import platform, taggable_aws_types
+from platform_support import walk_strings
 
 from infra.config import Settings, parse_settings
-from preflight import ResourceRecord, preview_program
+from preflight import Preview, ResourceRecord, preview_program
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ("platform-dev", "platform-prod")
@@ -326,3 +327,37 @@ def test_one_key_per_owner_and_purpose(stack: Stack) -> None:
     ]
     tenant_keys = [f"alias/{env}/{t}/{p}" for t in stack.tenants for p in ("registry", "models", "data", "logs")]
     assert aliases == sorted(platform_keys + tenant_keys)
+
+
+def test_every_role_a_policy_names_exists(stack: Stack) -> None:
+    """Policies name roles by deterministic ARNs: each must be a role of the stack or of the baseline."""
+    roles = settings_roles(stack.settings) | {r.outputs["arn"] for r in stack.preview.by_type("aws:iam/role:Role")}
+    account = stack.settings.account_id
+    service_linked = f"arn:aws:iam::{account}:role/aws-service-role/"
+    for record in stack.preview.resources:
+        if record.type not in POLICIES:
+            continue
+        for statement in policy_statements(record):
+            for value in walk_strings(statement):
+                if ":role/" in value and not value.startswith(service_linked):
+                    assert value in roles, (record.urn, value)
+
+
+def settings_roles(settings: Settings) -> set[str]:
+    roles = settings.required_roles
+    return {roles.platform_admin, roles.break_glass, roles.deployer, roles.ci}
+
+
+@pytest.fixture(scope="module")
+def first_preview() -> Preview:
+    return preview_program(ROOT, "platform-dev", mode="first-preview")
+
+
+def test_policies_are_complete_in_a_first_preview(first_preview: Preview) -> None:
+    """What the policy pack reads before anything exists: every key, bucket, repository and topic policy."""
+    tokens = {*POLICIES, "aws:sns/topicPolicy:TopicPolicy"}
+    records = [record for record in first_preview.resources if record.type in tokens]
+    assert len(records) == 18 + 4 + 6 + 1
+    for record in records:
+        assert isinstance(record.inputs["policy"], str), record.urn
+        json.loads(record.inputs["policy"])

@@ -176,9 +176,8 @@ def test_model_bucket_logs_to_the_platform_log_bucket(preview: Preview) -> None:
     assert logging["targetPrefix"] == f"{MODELS_BUCKET}/"
 
 
-def test_model_bucket_policy_denies_plain_http_foreign_principals_and_other_keys(preview: Preview) -> None:
+def test_model_bucket_policy_denies_plain_http_foreign_principals_and_encryption_overrides(preview: Preview) -> None:
     arn = f"arn:aws:s3:::{MODELS_BUCKET}"
-    key = output(preview, "aws:kms/key:Key", "search-keys-models", "arn")
     assert statements(preview.get("aws:s3/bucketPolicy:BucketPolicy", "search-models")) == {
         "DenyInsecureTransport": {
             "Sid": "DenyInsecureTransport",
@@ -209,13 +208,21 @@ def test_model_bucket_policy_denies_plain_http_foreign_principals_and_other_keys
                 }
             },
         },
-        "DenyObjectsUnderOtherKeys": {
-            "Sid": "DenyObjectsUnderOtherKeys",
+        "DenyEncryptionOverrides": {
+            "Sid": "DenyEncryptionOverrides",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:PutObject",
             "Resource": f"{arn}/*",
-            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key}},
+            "Condition": {"Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"}},
+        },
+        "DenyNonKmsEncryption": {
+            "Sid": "DenyNonKmsEncryption",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"{arn}/*",
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
         },
     }
 
