@@ -836,6 +836,48 @@ def _gpu_stack() -> None:
     _node_group("bad-foreign-role", node_role_arn=other_role.arn, instance_types=["g5.xlarge"], **pool)
 
 
+_TENANT_BINDING_SPEC = {
+    "failurePolicy": "Fail",
+    "matchConstraints": {
+        "resourceRules": [
+            {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}
+        ]
+    },
+    "variables": [{"name": "tolerations", "expression": "has(object.spec.tolerations) ? object.spec.tolerations : []"}],
+    "validations": [
+        {
+            "expression": "variables.tolerations.all(t, !has(t.key) || t.key != 'aiplatform.io/tenant' "
+            "|| (has(t.value) && t.value == namespaceObject.metadata.labels['aiplatform.io/tenant']))",
+            "message": "tolerate only your own tenant's pools",
+        }
+    ],
+}
+
+
+def _admission(name: str, cluster: aws.eks.Cluster, actions: list[str], spec: dict[str, object]) -> None:
+    import pulumi_kubernetes as k8s
+
+    metadata = {"name": name, "annotations": {"aiplatform.io/cluster": cluster.name}}
+    k8s.admissionregistration.v1.ValidatingAdmissionPolicy(f"{name}-policy", metadata=metadata, spec=spec)
+    binding = {"policyName": name, "validationActions": actions}
+    k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(f"{name}-binding", metadata=metadata, spec=binding)
+
+
+@case("dedicated-pool-admission-bound")
+def _pool_admission() -> None:
+    bound, warned, unbound, shared = (_cluster(n) for n in ("bound", "warned", "unbound", "shared"))
+    pool = {"tags": _POOL, "labels": {"aiplatform.io/tenant": "vision"}, "taints": [_GPU_TAINT, _pool_taint("vision")]}
+    _node_group("ok-bound-pool", cluster_name=bound.name, instance_types=["g5.xlarge"], **pool)
+    _admission("tenant-binding", bound, ["Deny"], _TENANT_BINDING_SPEC)
+    # Warn-only, or ignoring failures: the pool is not bound.
+    _node_group("bad-warned-pool", cluster_name=warned.name, instance_types=["g5.xlarge"], **pool)
+    _admission("tenant-warning", warned, ["Warn"], _TENANT_BINDING_SPEC)
+    _admission("tenant-ignoring", warned, ["Deny"], {**_TENANT_BINDING_SPEC, "failurePolicy": "Ignore"})
+    _node_group("bad-unbound-pool", cluster_name=unbound.name, instance_types=["g5.xlarge"], **pool)
+    # The shared tier needs no binding (its pods share nodes; other policies cover them).
+    _node_group("ok-shared-group", cluster_name=shared.name)
+
+
 # --- network ----------------------------------------------------------------------------------
 
 _OPEN = ["0.0.0.0/0"]

@@ -1,0 +1,31 @@
+"""Every reference stack has zero mandatory violations in both preflight modes.
+
+Known violations in code other sessions own are reported to them (not waived, not weakened);
+they are listed here as expected failures until fixed, and the marks are strict so a fix shows.
+"""
+
+from __future__ import annotations
+
+import pytest
+from guardrails_cases import PACK, REPO
+
+from preflight import preview_program
+
+STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (REPO / "stacks").glob("Pulumi.*.yaml"))
+KNOWN = {
+    "platform": "access-log bucket uses SSE-S3 (AWS requires it for server access logs; KMS-9 covers model/data buckets: s3-sse-kms needs a purpose-aware exemption)",
+    "baseline": "deployer has PowerUserAccess; tenant boundary uses NotAction; logs key admits a service principal outside the KMS-3 list",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["first-preview", "update"])
+@pytest.mark.parametrize("stack", STACKS)
+def test_reference_stack_has_no_mandatory_violation(stack: str, mode: str, request: pytest.FixtureRequest) -> None:
+    reason = KNOWN.get(stack.split("-", 1)[0])
+    if reason:
+        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
+    preview = preview_program(REPO, stack, mode=mode, policy_packs=[PACK])
+    mandatory = [v for v in preview.violations if v.enforcement_level == "mandatory" and v.waiver is None]
+    assert not preview.errors, preview.errors
+    assert not mandatory, "\n".join(v.message for v in mandatory)
