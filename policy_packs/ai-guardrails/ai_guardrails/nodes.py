@@ -32,6 +32,11 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 INSTANCE = "aws:ec2/instance:Instance"
 SUBNET = "aws:ec2/subnet:Subnet"
 DEDICATED_HOST = "aws:ec2/dedicatedHost:DedicatedHost"
+CLUSTER = "aws:eks/cluster:Cluster"
+ADMISSION_POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+ADMISSION_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+# The annotation on admission objects that names the cluster they guard (infra admission component).
+CLUSTER_ANNOTATION = "aiplatform.io/cluster"
 
 GPU_TAINT: str = K8S["gpu_taint_key"]
 TENANT_TAINT: str = K8S["tenant_taint_key"]
@@ -415,3 +420,79 @@ def gpu_node_groups_tainted_bound(stack: Stack, config: Config) -> Iterator[Outc
                     "give the pool its tenant's own node role",
                     group,
                 )
+
+
+def _guards(resource: Resource, cluster: Resource) -> bool:
+    """The admission object names the cluster: its metadata came from the cluster, or says its name."""
+    if cluster.urn in resource.property_dependencies.get("metadata", ()):
+        return True
+    name = resource.get("metadata", "annotations", CLUSTER_ANNOTATION)
+    return isinstance(name, str) and name == cluster.get("name")
+
+
+def _binds_tenants(policy: Resource) -> bool:
+    """Fails closed on pod writes and its CEL judges tolerations of the tenant taint."""
+    spec = policy.get("spec")
+    if get(spec, "failurePolicy") not in (None, "Fail"):
+        return False
+    covers_pods = any(
+        "" in strings(get(rule, "apiGroups"))
+        and {"pods", "*"} & set(strings(get(rule, "resources")))
+        and {"CREATE", "*"} & set(strings(get(rule, "operations")))
+        for rule in items(get(spec, "matchConstraints", "resourceRules"))
+    )
+    cel = " ".join(
+        str(get(entry, "expression")) for entry in [*items(get(spec, "variables")), *items(get(spec, "validations"))]
+    )
+    return covers_pods and bool(items(get(spec, "validations"))) and TENANT_TAINT in cel and "tolerations" in cel
+
+
+@stack_policy(
+    "dedicated-pool-admission-bound",
+    description=(
+        "Every cluster with dedicated-pool node groups has a ValidatingAdmissionPolicy, bound with Deny, that "
+        "admits the tenant toleration only from the tenant's own namespace."
+    ),
+    controls=["NODE-6", "TEN-7"],
+    severity=CRITICAL,
+    remediation=(
+        "Deploy the tenant admission policy (infra.components.admission.TenantAdmissionPolicy) for the cluster: "
+        "failurePolicy Fail on pod writes, CEL on the aiplatform.io/tenant tolerations, a binding with Deny."
+    ),
+    tokens=[NODE_GROUP, CLUSTER, ADMISSION_POLICY, ADMISSION_BINDING],
+)
+def dedicated_pool_admission_bound(stack: Stack, config: Config) -> Iterator[Outcome]:
+    """Each `Cluster` with a tier `dedicated-pool` `NodeGroup` (joined through `clusterName`) has a
+    `ValidatingAdmissionPolicy` and a `ValidatingAdmissionPolicyBinding` for that cluster (their `metadata` comes from
+    the cluster, or annotation `aiplatform.io/cluster` names it): the policy fails closed (`failurePolicy` absent or
+    `Fail`) on pod `CREATE`s and its CEL judges `aiplatform.io/tenant` tolerations; the binding names it in
+    `policyName` with `Deny` among its `validationActions`.
+    """
+    for cluster in stack.of(CLUSTER):
+        pools = [
+            group
+            for group in stack.dependents(cluster, "clusterName", NODE_GROUP)
+            if tier(group.props, group.type) == "dedicated-pool"
+        ]
+        if not pools:
+            continue
+        names = {
+            policy.get("metadata", "name")
+            for policy in stack.of(ADMISSION_POLICY)
+            if _guards(policy, cluster) and _binds_tenants(policy)
+        }
+        bound = [
+            binding
+            for binding in stack.of(ADMISSION_BINDING)
+            if _guards(binding, cluster)
+            and binding.get("spec", "policyName") in names
+            and "Deny" in strings(binding.get("spec", "validationActions"))
+        ]
+        if not bound:
+            yield Finding(
+                "clusterName",
+                "runs in a cluster without an admission policy that binds tenants to their pools",
+                "a ValidatingAdmissionPolicy on tenant tolerations (failurePolicy Fail) with a Deny binding",
+                "deploy the tenant admission policy for the cluster",
+                pools[0],
+            )
