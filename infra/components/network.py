@@ -211,6 +211,7 @@ class IsolatedNetwork(pulumi.ComponentResource):
     def _flow_logs(self) -> aws.ec2.FlowLog:
         settings, name = self._args.settings, self._name
         account = settings.account_id
+        group_name = naming.log_group_name(settings.environment, self._args.owner, "vpc-flow-logs")
         group = self._log_group("vpc-flow-logs")
         trust = iam.document(
             [
@@ -233,21 +234,21 @@ class IsolatedNetwork(pulumi.ComponentResource):
             assume_role_policy=trust,
             opts=self._child,
         )
+        # The group's ARN from its name, so that the policy is complete in a first preview.
+        group_arn = f"arn:{settings.partition}:logs:{settings.region}:{account}:log-group:{group_name}"
         aws.iam.RolePolicy(
             f"{name}-flow-logs",
             role=role.id,
-            policy=group.arn.apply(
-                lambda arn: iam.document(
-                    [
-                        {
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                            "Resource": [arn, f"{arn}:*"],
-                        }
-                    ]
-                )
+            policy=iam.document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                        "Resource": [group_arn, f"{group_arn}:*"],
+                    }
+                ]
             ),
-            opts=self._child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[group]),
         )
         return aws.ec2.FlowLog(
             f"{name}-flow-logs",
