@@ -36,7 +36,7 @@ import pulumi_kubernetes as k8s
 from aiplatform_standards import platform
 
 from infra import naming
-from infra.config import Settings
+from infra.config import BaselineConfig, Settings
 from infra.tags import PLATFORM
 
 TYPE = "secure-ai-platform:admission:TenantAdmissionPolicy"
@@ -237,9 +237,20 @@ def binding_spec() -> dict[str, Any]:
     }
 
 
+def pull_through_prefixes() -> tuple[str, ...]:
+    """Repository prefixes of the account baseline's default pull-through caches (e.g. ``ecr-public/``).
+
+    The shared-cluster stack does not read the baseline's config; a fork that adds caches passes
+    their prefixes as ``extra_approved_prefixes``.
+    """
+    caches = BaselineConfig.model_fields["pull_through_caches"].default
+    return tuple(f"{cache.repository_prefix}/" for cache in caches)
+
+
 def platform_image_prefixes(settings: Settings, registry: str) -> tuple[str, ...]:
-    """Image prefixes every tenant may run by default: the platform's own repositories."""
-    return (f"{registry}/{naming.repository_prefix(settings.environment, PLATFORM)}",)
+    """Image prefixes every tenant may run by default: the platform's repositories and pull-through caches."""
+    own = naming.repository_prefix(settings.environment, PLATFORM)
+    return tuple(f"{registry}/{prefix}" for prefix in (own, *pull_through_prefixes()))
 
 
 @dataclass

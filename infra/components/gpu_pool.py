@@ -41,6 +41,7 @@ import pulumi_aws as aws
 from aiplatform_standards import platform
 
 from infra import iam, naming
+from infra.components.admission import pull_through_prefixes
 from infra.components.cluster import SecureCluster, managed_policy_arn, service_trust_policy
 from infra.components.launch_template import LaunchTemplate, LaunchTemplateArgs
 from infra.components.network import IsolatedNetwork
@@ -73,7 +74,9 @@ def node_role_name(settings: Settings, tenant: str) -> str:
 
 
 def node_pull_policy(settings: Settings, tenant: str) -> list[iam.Statement]:
-    """The node role's only ECR rights: its tenant's and the platform's repositories, and the EKS add-ons'."""
+    """The node role's only ECR rights: its tenant's and the platform's repositories, the pull-through caches
+    (which the admission policy approves for every tenant), and the EKS add-on images.
+    """
     partition, region, account, env = settings.partition, settings.region, settings.account_id, settings.environment
     repositories = f"arn:{partition}:ecr:{region}:{account}:repository/"
     return [
@@ -87,6 +90,13 @@ def node_pull_policy(settings: Settings, tenant: str) -> list[iam.Statement]:
                 f"{repositories}{naming.repository_prefix(env, tenant)}*",
                 f"{repositories}{naming.repository_prefix(env, PLATFORM)}*",
             ],
+        },
+        {
+            # The first pull of an upstream image through a cache creates its repository.
+            "Sid": "PullThroughCaches",
+            "Effect": "Allow",
+            "Action": [*PULL_ACTIONS, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+            "Resource": [f"{repositories}{prefix}*" for prefix in pull_through_prefixes()],
         },
         {
             "Sid": "PullEksAddOnImages",

@@ -47,7 +47,7 @@ def preview() -> Preview:
         provider = k8s.Provider("cluster-k8s", kubeconfig="{}")
         TenantAdmissionPolicy(
             "admission",
-            TenantAdmissionPolicyArgs(SETTINGS, "aip-prod", provider, extra_approved_prefixes=[PULL_THROUGH]),
+            TenantAdmissionPolicyArgs(SETTINGS, "aip-prod", provider),
         )
 
     return run(body, SETTINGS)

@@ -19,6 +19,7 @@ from preflight import Preview
 SETTINGS = settings("prod")
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 PULL_THROUGH = f"{REGISTRY}/ecr-public/"
+EXTRA = f"{REGISTRY}/quay/"
 VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
 TENANT_NAMESPACES = {
@@ -41,7 +42,7 @@ def preview() -> Preview:
         provider = k8s.Provider("cluster-k8s", kubeconfig="{}")
         TenantAdmissionPolicy(
             "admission",
-            TenantAdmissionPolicyArgs(SETTINGS, "aip-prod", provider, extra_approved_prefixes=[PULL_THROUGH]),
+            TenantAdmissionPolicyArgs(SETTINGS, "aip-prod", provider, extra_approved_prefixes=[EXTRA]),
         )
 
     return run(body, SETTINGS)
@@ -64,7 +65,7 @@ def test_component_registers_exactly_one_policy_and_one_binding(preview: Preview
 def test_policy_is_the_one_spec_the_cel_tests_evaluate(preview: Preview) -> None:
     record = preview.get(VAP, "admission-policy")
     assert record.inputs["metadata"]["name"] == POLICY_NAME
-    approved = [f"{REGISTRY}/prod/platform/", PULL_THROUGH]
+    approved = [f"{REGISTRY}/prod/platform/", PULL_THROUGH, EXTRA]
     assert record.inputs["spec"] == policy_spec(registry=REGISTRY, environment="prod", approved_prefixes=approved)
 
 
@@ -90,7 +91,7 @@ def test_images_rule_names_this_environments_tenant_prefix_and_the_approved_pref
     images = preview.get(VAP, "admission-policy").inputs["spec"]["validations"][-1]["expression"]
     assert images == (
         f"variables.images.all(image, image.startsWith('{REGISTRY}/prod/' + variables.tenant + '/')"
-        f" || ['{REGISTRY}/prod/platform/', '{PULL_THROUGH}'].exists(prefix, image.startsWith(prefix)))"
+        f" || ['{REGISTRY}/prod/platform/', '{PULL_THROUGH}', '{EXTRA}'].exists(prefix, image.startsWith(prefix)))"
     )
 
 

@@ -238,6 +238,12 @@ def test_node_role_is_the_tenants_own_with_a_scoped_pull_policy(preview: Preview
                     f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/prod/platform/*",
                 ],
             },
+            "PullThroughCaches": {
+                "Sid": "PullThroughCaches",
+                "Effect": "Allow",
+                "Action": [*pull, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+                "Resource": [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/ecr-public/*"],
+            },
             "PullEksAddOnImages": {
                 "Sid": "PullEksAddOnImages",
                 "Effect": "Allow",
