@@ -12,10 +12,13 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pulumi
-from aiplatform_standards import allowed_tiers, gpu_allowed_families, gpu_instances, platform
+import yaml
+from aiplatform_standards import GpuInstanceType, allowed_tiers, gpu_allowed_families, gpu_instances, platform
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -766,6 +769,197 @@ class BaselineConfig(_Model):
         return self.object_lock_days or _LOCK_DEFAULTS[environment][1]
 
 
+# --- tier C (deployments single-tenant-cluster and dedicated-hosts) ---
+
+# The deployments that build one tenant's whole platform alone (tier single-tenant, pattern C).
+TIER_C_DEPLOYMENTS = ("single-tenant-cluster", "dedicated-hosts")
+# The stack each tier C deployment is for, by DESIGN.md's naming (``<prefix>-<tenant>-<env>``).
+TIER_C_STACK_PREFIXES = {"single-tenant-cluster": "tenant", "dedicated-hosts": "hosts"}
+# Deployments that build a VPC: each reference stack's block (stacks/Pulumi.<stack>.yaml) is the
+# one record of that stack's CIDR, and tier C stacks must not overlap any of them.
+VPC_DEPLOYMENTS = ("shared-cluster", *TIER_C_DEPLOYMENTS)
+_PROJECT_ROOT = Path(__file__).resolve().parents[1]
+_IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+# sts:AssumeRole's ExternalId: 2 to 1224 characters of this set.
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+_AMI = re.compile(r"^(ami-[0-9a-f]{8}([0-9a-f]{9})?|resolve:ssm:/[\w./-]+)$")
+# A SHA-384 measurement as KMS compares it: 96 hexadecimal digits (lowercase, as nitro-cli prints them).
+_SHA384 = re.compile(r"^[0-9a-f]{96}$")
+# PCRs an attestation condition may pin besides PCR0 (ImageSha384): kernel and boot (1), application
+# (2), the parent's IAM role (3) and the image's signing certificate (8). PCR4 is the parent
+# instance's id, unknown before launch.
+ATTESTATION_PCRS = (1, 2, 3, 8)
+ATTESTATION_KEY_PREFIX = "kms:RecipientAttestation:"
+# Tier C config keys: the deployments that read each, and why the others reject it.
+TIER_C_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "tenantAccount": (TIER_C_DEPLOYMENTS, "only the single-tenant-cluster and dedicated-hosts deployments read it"),
+    "hosts": (("dedicated-hosts",), "only the dedicated-hosts deployment reads it"),
+    "confidential": (
+        ("dedicated-hosts",),
+        "only the dedicated-hosts deployment reads it (Nitro Enclaves run on its hosts' instances)",
+    ),
+}
+
+
+class TenantAccount(_Model):
+    """The tenant's own AWS account: the stack deploys there through a provider that assumes a role."""
+
+    account_id: str
+    role_name: str
+    external_id: str
+
+    @field_validator("account_id")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        if not _ACCOUNT_ID.match(value):
+            raise _problem("'{value}' is not an AWS account id (12 digits, quoted in YAML)", value=value)
+        return value
+
+    @field_validator("role_name")
+    @classmethod
+    def _role_name(cls, value: str) -> str:
+        if not _IAM_ROLE_NAME.match(value):
+            raise _problem(
+                "'{value}' is not an IAM role name (1 to 64 letters, digits and +=,.@_-; no path, no ARN)",
+                value=value,
+            )
+        return value
+
+    @field_validator("external_id")
+    @classmethod
+    def _external_id(cls, value: str) -> str:
+        if not _EXTERNAL_ID.match(value):
+            raise _problem(
+                "is not an external id (2 to 1224 letters, digits and +=,.@:/_-; the one the role's trust "
+                "policy requires in sts:ExternalId)"
+            )
+        return value
+
+    def role_arn(self, partition: str) -> str:
+        return f"arn:{partition}:iam::{self.account_id}:role/{self.role_name}"
+
+
+class EnclaveAttestation(_Model):
+    """Measurements of the enclave image that alone may decrypt with the tenant's data key."""
+
+    image_sha384: str
+    pcrs: dict[int, str] = Field(default_factory=dict)
+
+    @field_validator("image_sha384")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        if not _SHA384.match(value):
+            raise _problem(
+                "is not a SHA-384 measurement (96 lowercase hexadecimal digits: PCR0 as `nitro-cli "
+                "build-enclave` prints it)"
+            )
+        return value
+
+    @field_validator("pcrs")
+    @classmethod
+    def _pcrs(cls, value: dict[int, str]) -> dict[int, str]:
+        for index, measurement in value.items():
+            if index not in ATTESTATION_PCRS:
+                raise _problem(
+                    "PCR{index} cannot be pinned (use {allowed}; PCR0 is imageSha384, PCR4 is the instance's id)",
+                    index=index,
+                    allowed=", ".join(f"PCR{n}" for n in ATTESTATION_PCRS),
+                )
+            if not _SHA384.match(measurement):
+                raise _problem("PCR{index} is not a SHA-384 measurement (96 lowercase hexadecimal digits)", index=index)
+        return value
+
+    def conditions(self) -> dict[str, str]:
+        """The key policy condition: the attestation document's measurements (``StringEqualsIgnoreCase``)."""
+        conditions = {f"{ATTESTATION_KEY_PREFIX}ImageSha384": self.image_sha384}
+        for index in sorted(self.pcrs):
+            conditions[f"{ATTESTATION_KEY_PREFIX}PCR{index}"] = self.pcrs[index]
+        return conditions
+
+
+def dedicated_host_families() -> tuple[str, ...]:
+    """GPU families whose Dedicated Hosts the GPU instance table records."""
+    return tuple(sorted({row.family for row in gpu_instances().values() if row.dedicated_hosts}))
+
+
+def enclave_types() -> tuple[str, ...]:
+    """GPU instance types that can be Nitro Enclaves parents (the GPU instance table)."""
+    return tuple(name for name, row in gpu_instances().items() if row.nitro_enclaves)
+
+
+class HostsConfig(_Model):
+    """The tenant's EC2 Dedicated Hosts and the one GPU instance each runs (deployment dedicated-hosts)."""
+
+    instance_type: str
+    count: int = 1
+    image_id: str
+    volume_size_gib: int = 200
+    enclave_attestation: EnclaveAttestation | None = None
+
+    @field_validator("instance_type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in gpu_instances():
+            raise _problem(
+                "'{value}' is not in the GPU instance table (use a type of family {families}, whose Dedicated "
+                "Hosts the table records; standards/aiplatform_standards/data/gpu_instances.yaml)",
+                value=value,
+                families=" or ".join(dedicated_host_families()),
+            )
+        return value
+
+    @field_validator("count")
+    @classmethod
+    def _count(cls, value: int) -> int:
+        if value < 1:
+            raise _problem("{value} must be 1 or more (hosts)", value=value)
+        return value
+
+    @field_validator("image_id")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        if not _AMI.match(value):
+            raise _problem(
+                "'{value}' is not an AMI id (use ami-<hex>, or resolve:ssm:<parameter> for an AMI kept in "
+                "Parameter Store)",
+                value=value,
+            )
+        return value
+
+    @field_validator("volume_size_gib")
+    @classmethod
+    def _volume(cls, value: int) -> int:
+        if value not in _POOL_DISK_GIB:
+            raise _problem("{value} is not from 20 to 16384 (GiB)", value=value)
+        return value
+
+    @property
+    def row(self) -> GpuInstanceType:
+        return gpu_instances()[self.instance_type]
+
+
+@cache
+def reference_stack_cidrs() -> dict[str, str]:
+    """Every reference stack that builds a VPC, with its block, read from the stack files themselves.
+
+    The stack files are the one record of each stack's CIDR (no second list to keep in step);
+    ``network.cidr`` absent means the default block.
+    """
+    project = _PROJECT_ROOT / "Pulumi.yaml"
+    if not project.is_file():
+        return {}
+    directory = _PROJECT_ROOT / str(yaml.safe_load(project.read_text(encoding="utf-8")).get("stackConfigDir", "."))
+    cidrs: dict[str, str] = {}
+    for path in sorted(directory.glob("Pulumi.*.yaml")):
+        config = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("config") or {}
+        if config.get(f"{PROJECT}:deployment") not in VPC_DEPLOYMENTS:
+            continue
+        network = config.get(f"{PROJECT}:network") or {}
+        stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        cidrs[stack] = str(network.get("cidr", NetworkConfig().cidr))
+    return cidrs
+
+
 class Settings(_Model):
     """One stack's whole config."""
 
@@ -780,6 +974,9 @@ class Settings(_Model):
     tenants: tuple[Tenant, ...] = ()
     baseline: BaselineConfig | None = None
     gpu: GpuConfig = GpuConfig()
+    tenant_account: TenantAccount | None = None
+    hosts: HostsConfig | None = None
+    confidential: bool = False
 
     @field_validator("region")
     @classmethod
@@ -794,7 +991,7 @@ class Settings(_Model):
         return value
 
     @model_validator(mode="after")
-    def _stack_rules(self) -> Settings:
+    def _stack_rules(self, info: ValidationInfo) -> Settings:
         problems: list[str] = []
         seen: set[str] = set()
         for index, tenant in enumerate(self.tenants):
@@ -815,9 +1012,100 @@ class Settings(_Model):
         problems.extend(self._role_account_problems())
         problems.extend(self._address_capacity_problems())
         problems.extend(self._gpu_pool_problems())
+        problems.extend(self._tier_c_problems((info.context or {}).get("stack")))
         if problems:
             raise _problem("\n".join(problems))
         return self
+
+    def _tier_c_problems(self, stack: str | None) -> list[str]:
+        """Tier C (issue 7): one single-tenant tenant per stack, its hosts, enclaves, account and own VPC block."""
+        deployment = self.deployment
+        present = {"tenantAccount": self.tenant_account is not None, "hosts": self.hosts is not None}
+        present["confidential"] = self.confidential
+        problems = [
+            f"{key}: {why} (remove it from this stack)"
+            for key, (readers, why) in TIER_C_KEYS.items()
+            if present[key] and deployment not in readers
+        ]
+        if deployment not in TIER_C_DEPLOYMENTS:
+            return problems
+        if len(self.tenants) != 1:
+            problems.append(
+                f"tenants: deployment {deployment} builds exactly one tenant's platform, found {len(self.tenants)} "
+                f"(one stack per tenant: {TIER_C_STACK_PREFIXES[deployment]}-<tenant>-{self.environment})"
+            )
+        for index, tenant in enumerate(self.tenants):
+            if tenant.tier != "single-tenant":
+                problems.append(
+                    f"tenants[{index}].tier: '{tenant.tier}' is not built by deployment {deployment}, which builds "
+                    f"tier 'single-tenant' (tiers 'shared' and 'dedicated-pool' live in the shared cluster, stack "
+                    f"platform-{self.environment})"
+                )
+            if deployment == "dedicated-hosts" and tenant.gpu_pools:
+                problems.append(
+                    f"tenants[{index}].gpuPools: deployment dedicated-hosts runs no cluster (its GPU capacity is "
+                    "hosts.count hosts of hosts.instanceType; remove gpuPools)"
+                )
+        if deployment == "dedicated-hosts":
+            problems.extend(self._hosts_problems())
+        if self.tenant_account is not None and self.roles is not None:
+            roles_account = _arn_account(self.roles.deployer)
+            if self.tenant_account.account_id != roles_account:
+                problems.append(
+                    f"tenantAccount.accountId: '{self.tenant_account.account_id}' is not the account of roles "
+                    f"('{roles_account}'): a stack in the tenant's account takes the roles of that account's own "
+                    "baseline stack (pulumi stack output roles --json -s <its baseline stack>)"
+                )
+        mine = ipaddress.IPv4Network(self.network.cidr)
+        for other, cidr in reference_stack_cidrs().items():
+            if other != stack and mine.overlaps(ipaddress.IPv4Network(cidr)):
+                problems.append(
+                    f"network.cidr: '{self.network.cidr}' overlaps '{cidr}' of stack {other} (every stack's VPC gets "
+                    "a block of its own, so that their networks can be routed to one another; choose a block that no "
+                    "file in stacks/ uses)"
+                )
+        return problems
+
+    def _hosts_problems(self) -> list[str]:
+        """The dedicated hosts' family (Dedicated Hosts, tier, region) and the confidential option's enclaves."""
+        hosts = self.hosts
+        if hosts is None:
+            return ["hosts: required (set instanceType, count and imageId; see Pulumi.yaml)"]
+        row, problems = hosts.row, []
+        if not row.dedicated_hosts:
+            problems.append(
+                f"hosts.instanceType: '{row.name}' is family {row.family}, which EC2 Dedicated Hosts do not support "
+                f"(use a type of family {' or '.join(dedicated_host_families())}; the GPU instance table records "
+                "dedicated_hosts per type)"
+            )
+        allowed = self.gpu.allowed_families["single-tenant"]
+        if row.family not in allowed:
+            problems.append(
+                f"hosts.instanceType: '{row.name}' is family {row.family}, not allowed in tier 'single-tenant' (use "
+                f"{', '.join(allowed) or 'no GPU family'}, or add {row.family} to gpu.allowedFamilies.single-tenant)"
+            )
+        elif self.region not in row.hourly_usd:
+            problems.append(
+                f"hosts.instanceType: '{row.name}' is not offered in {self.region} (the GPU table has no price there)"
+            )
+        if self.confidential and not row.nitro_enclaves:
+            both = sorted({gpu_instances()[name].family for name in enclave_types()} & set(dedicated_host_families()))
+            problems.append(
+                f"confidential: '{row.name}' cannot be a Nitro Enclaves parent instance (use a type of family "
+                f"{' or '.join(both)}, which the GPU instance table records with Dedicated Hosts and Nitro Enclaves, "
+                "or set confidential false)"
+            )
+        if self.confidential and hosts.enclave_attestation is None:
+            problems.append(
+                "hosts.enclaveAttestation: required with confidential true (the data key admits decrypt only to the "
+                "measured enclave image; set imageSha384, the PCR0 that nitro-cli build-enclave prints)"
+            )
+        if not self.confidential and hosts.enclave_attestation is not None:
+            problems.append(
+                "hosts.enclaveAttestation: set but confidential is false (the measurements bind the data key to an "
+                "enclave; set confidential true or remove them)"
+            )
+        return problems
 
     def _role_account_problems(self) -> list[str]:
         if self.roles is None:
@@ -991,10 +1279,13 @@ def _message(error: Mapping[str, Any]) -> str:
     return f"{message} (got {error['input']!r})"
 
 
-def parse_settings(raw: Mapping[str, Any]) -> Settings:
-    """Validate raw config (stack-file keys without the project namespace) or raise ConfigError."""
+def parse_settings(raw: Mapping[str, Any], stack: str | None = None) -> Settings:
+    """Validate raw config (stack-file keys without the project namespace) or raise ConfigError.
+
+    ``stack`` is the stack's name: rules that compare it with the other reference stacks skip its own file.
+    """
     try:
-        return Settings.model_validate(dict(raw))
+        return Settings.model_validate(dict(raw), context={"stack": stack})
     except ValidationError as error:
         problems = []
         for item in error.errors():
@@ -1017,6 +1308,9 @@ _KEYS = (
     "tenants",
     "baseline",
     "gpu",
+    "tenantAccount",
+    "hosts",
+    "confidential",
 )
 
 
@@ -1034,4 +1328,4 @@ def load_settings() -> Settings:
         raw["region"] = region
     elif "region" not in raw:
         raise ConfigError(["aws:region: required (set the stack's AWS region, e.g. us-east-1)"])
-    return parse_settings(raw)
+    return parse_settings(raw, pulumi.get_stack())
