@@ -128,9 +128,18 @@ def _wildcard(ctx: AuditContext, resource_type: str) -> str:
     return ctx.arn(service, f"{kind}/*", region=service != "iam")
 
 
-def _tags(ctx: AuditContext, known: Known, arn: str, read: Callable[[], dict[str, str]]) -> dict[str, str]:
-    """The tags of ``arn``: from the Tagging API when it returned them, else from the service."""
-    return known[arn] if arn in known else read()
+# Tags of one resource from its own service, for what the Tagging API did not return.
+def _key_tags(ctx: AuditContext, arn: str) -> dict[str, str]:
+    return tag_map(ctx.api.items("kms", "ListResourceTags", "Tags", KeyId=arn))
+
+
+def _bucket_tags(ctx: AuditContext, name: str) -> dict[str, str]:
+    tagging = ctx.api.call("s3", "GetBucketTagging", absent=("NoSuchTagSet",), Bucket=name)
+    return tag_map((tagging or {}).get("TagSet"))
+
+
+def _repository_tags(ctx: AuditContext, arn: str) -> dict[str, str]:
+    return tag_map((ctx.api.call("ecr", "ListTagsForResource", resourceArn=arn) or {}).get("tags"))
 
 
 @source(KMS_KEY)
@@ -138,9 +147,7 @@ def _keys(ctx: AuditContext, known: Known) -> list[Resource]:
     found = []
     for key in ctx.api.items("kms", "ListKeys", "Keys"):
         arn = key["KeyArn"]
-        tags = _tags(
-            ctx, known, arn, lambda arn=arn: tag_map(ctx.api.items("kms", "ListResourceTags", "Tags", KeyId=arn))
-        )
+        tags = known[arn] if arn in known else _key_tags(ctx, arn)
         if _in_stack(ctx, tags):
             found.append(Resource(KMS_KEY, arn, key["KeyId"], tags))
     return found
@@ -152,14 +159,7 @@ def _buckets(ctx: AuditContext, known: Known) -> list[Resource]:
     for bucket in ctx.api.items("s3", "ListBuckets", "Buckets", BucketRegion=ctx.region):
         name = bucket["Name"]
         arn = f"arn:{ctx.partition}:s3:::{name}"
-        tags = _tags(
-            ctx,
-            known,
-            arn,
-            lambda name=name: tag_map(
-                (ctx.api.call("s3", "GetBucketTagging", absent=("NoSuchTagSet",), Bucket=name) or {}).get("TagSet")
-            ),
-        )
+        tags = known[arn] if arn in known else _bucket_tags(ctx, name)
         if _in_stack(ctx, tags):
             found.append(Resource(S3_BUCKET, arn, name, tags))
     return found
@@ -170,12 +170,7 @@ def _repositories(ctx: AuditContext, known: Known) -> list[Resource]:
     found = []
     for repository in ctx.api.items("ecr", "DescribeRepositories", "repositories"):
         arn = repository["repositoryArn"]
-        tags = _tags(
-            ctx,
-            known,
-            arn,
-            lambda arn=arn: tag_map((ctx.api.call("ecr", "ListTagsForResource", resourceArn=arn) or {}).get("tags")),
-        )
+        tags = known[arn] if arn in known else _repository_tags(ctx, arn)
         if _in_stack(ctx, tags):
             found.append(Resource(ECR_REPOSITORY, arn, repository["repositoryName"], tags, repository))
     return found

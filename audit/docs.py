@@ -22,7 +22,9 @@ from audit.permissions import policy
 from audit.registry import checks
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "audit.md"
-_BLOCK = re.compile(r"(<!-- BEGIN GENERATED: (?P<name>[a-z-]+) -->\n)(?P<body>.*?)(<!-- END GENERATED: (?P=name) -->)", re.S)
+_BLOCK = re.compile(
+    r"(<!-- BEGIN GENERATED: (?P<name>[a-z-]+) -->\n)(?P<body>.*?)(<!-- END GENERATED: (?P=name) -->)", re.S
+)
 _SCOPES = {TAGGED: "every resource with the stack's tag", STACK: "the stack"}
 
 

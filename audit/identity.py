@@ -49,9 +49,7 @@ class Owner:
     role: str | None = None
 
     def same_owner(self, other: Owner) -> bool:
-        return (
-            self.tenant is not None and self.tenant == other.tenant and self.environment == other.environment
-        )
+        return self.tenant is not None and self.tenant == other.tenant and self.environment == other.environment
 
     def is_platform_role(self, role: str, environment: str | None) -> bool:
         return self.tenant == PLATFORM_OWNER and self.role == role and self.environment == environment

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit.context import AuditContext
-from audit.model import PLATFORM_OWNER
 from audit.identity import (
     BREAK_GLASS_ROLE,
     Owner,
     is_account_root,
     principal_owner,
 )
+from audit.model import PLATFORM_OWNER
 
 # Condition keys that tie a statement to this account or to named principals or resources: what
 # makes ``Principal: "*"`` acceptable.
@@ -162,7 +162,7 @@ class Admission:
     any_platform_role: bool = False
     account_root: bool = True
     # Other principals to admit, e.g. the Auto Scaling service-linked role on a volumes key.
-    extra: Callable[[AuditContext, str], bool] | None = None
+    also_admit: Callable[[AuditContext, str], bool] | None = None
     # When set, AWS role principals must be exactly these platform roles (not the owner's).
     only_platform_roles: Collection[str] | None = None
 
@@ -175,12 +175,18 @@ def foreign_principals(ctx: AuditContext, statement: Statement, owner: Owner, ad
     for principal in statement.principals:
         if principal.wildcard:
             if not restricted_to_account(ctx, statement):
-                problems.append(f"{statement.label} allows Principal '*' without a condition limiting it to this account")
+                problems.append(
+                    f"{statement.label} allows Principal '*' without a condition limiting it to this account"
+                )
         elif principal.kind == "Service":
             if principal.value not in admit.services:
-                problems.append(f"{statement.label} allows the service {principal.value}, which this resource does not need")
+                problems.append(
+                    f"{statement.label} allows the service {principal.value}, which this resource does not need"
+                )
             elif not service_restricted(statement):
-                problems.append(f"{statement.label} allows the service {principal.value} without a restricting condition")
+                problems.append(
+                    f"{statement.label} allows the service {principal.value} without a restricting condition"
+                )
         elif principal.kind == "AWS":
             problem = _foreign_aws_principal(ctx, principal.value, owner, admit)
             if problem:
@@ -193,7 +199,7 @@ def foreign_principals(ctx: AuditContext, statement: Statement, owner: Owner, ad
 def _foreign_aws_principal(ctx: AuditContext, principal: str, owner: Owner, admit: Admission) -> str | None:
     if is_account_root(ctx, principal):
         return None if admit.account_root and admit.only_platform_roles is None else "the account root"
-    if admit.extra and admit.extra(ctx, principal):
+    if admit.also_admit and admit.also_admit(ctx, principal):
         return None
     who = principal_owner(ctx, principal)
     if admit.only_platform_roles is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from aiplatform_standards import control_ids
+from aiplatform_standards import control_ids, controls
 
 from audit.model import Check, CheckFunction, Severity
 
@@ -42,8 +42,9 @@ def check(
 
 
 def checks() -> tuple[Check, ...]:
-    """Every registered check, in registration order (area by area)."""
+    """Every registered check, in the catalog's order of their first control."""
     # Importing the package registers the checks: the registry is complete once it is imported.
     import audit.checks  # noqa: F401
 
-    return tuple(_REGISTRY.values())
+    order = {control.id: position for position, control in enumerate(controls())}
+    return tuple(sorted(_REGISTRY.values(), key=lambda check: order[check.controls[0]]))

@@ -76,9 +76,7 @@ def to_sarif(report: Report, checks: Sequence[Check]) -> dict[str, Any]:
                 "kind": "fail" if failed else "open",
                 "level": _LEVEL[finding.severity] if failed else "none",
                 "message": {"text": finding.message if failed else f"not evaluated: {finding.message}"},
-                "locations": [
-                    {"logicalLocations": [{"fullyQualifiedName": finding.resource, "kind": "resource"}]}
-                ],
+                "locations": [{"logicalLocations": [{"fullyQualifiedName": finding.resource, "kind": "resource"}]}],
                 "properties": {"controls": list(finding.controls), "status": finding.status},
             }
         )

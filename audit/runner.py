@@ -91,7 +91,9 @@ def run_audit(
     )
     ctx.inventory = discover(ctx)
     selected = tuple(
-        check for check in (registered_checks() if checks is None else checks) if state is not None or not check.needs_state
+        check
+        for check in (registered_checks() if checks is None else checks)
+        if state is not None or not check.needs_state
     )
     stack_resource = Resource(STACK, stack_urn(stack), stack)
     pairs = [(check, resource) for check in selected for resource in _targets(ctx, check, stack_resource)]

@@ -160,7 +160,9 @@ def _open_ranges(permissions: Sequence[Mapping[str, Any]]) -> list[str]:
             else f"{permission.get('IpProtocol')} {permission.get('FromPort')}-{permission.get('ToPort')}"
         )
         cidrs = [item.get("CidrIp") for item in permission.get("IpRanges", []) if item.get("CidrIp") == _OPEN_IPV4]
-        cidrs += [item.get("CidrIpv6") for item in permission.get("Ipv6Ranges", []) if item.get("CidrIpv6") == _OPEN_IPV6]
+        cidrs += [
+            item.get("CidrIpv6") for item in permission.get("Ipv6Ranges", []) if item.get("CidrIpv6") == _OPEN_IPV6
+        ]
         found += [f"{cidr} on {ports}" for cidr in cidrs]
     return found
 
@@ -190,7 +192,9 @@ def sg_no_open_ingress(ctx: AuditContext, group: Resource) -> Outcome:
     controls=("NET-3",),
     severity="high",
     resource_types=(SECURITY_GROUP,),
-    remediation="Replace the 0.0.0.0/0 egress rule with the allowlisted destinations (VPC endpoints, the firewall path).",
+    remediation=(
+        "Replace the 0.0.0.0/0 egress rule with the allowlisted destinations (VPC endpoints, the firewall path)."
+    ),
 )
 def sg_workload_egress(ctx: AuditContext, group: Resource) -> Outcome:
     # Platform groups (endpoints, firewall, control plane) are the egress path; tenant groups are not.
@@ -205,7 +209,9 @@ def sg_workload_egress(ctx: AuditContext, group: Resource) -> Outcome:
     controls=("NET-1",),
     severity="medium",
     resource_types=(VPC,),
-    remediation="Revoke every ingress and egress rule of the VPC's default security group (aws:ec2/defaultSecurityGroup).",
+    remediation=(
+        "Revoke every ingress and egress rule of the VPC's default security group (aws:ec2/defaultSecurityGroup)."
+    ),
 )
 def vpc_default_sg_closed(ctx: AuditContext, vpc: Resource) -> Outcome:
     defaults = ctx.api.items(

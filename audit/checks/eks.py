@@ -148,7 +148,9 @@ def eks_access_entries_scoped(ctx: AuditContext, cluster: Resource) -> Outcome:
                 clusterName=cluster.id,
                 principalArn=principal,
             )
-            messages = [message for association in associations for message in _policy_problems(who.tenant, association)]
+            messages = [
+                message for association in associations for message in _policy_problems(who.tenant, association)
+            ]
         if messages:
             entry = ctx.api.call("eks", "DescribeAccessEntry", clusterName=cluster.id, principalArn=principal) or {}
             arn = entry["accessEntry"]["accessEntryArn"]
@@ -181,7 +183,8 @@ def eks_pod_identity_scoped(ctx: AuditContext, cluster: Resource) -> Outcome:
         if not who.same_owner(expected):
             problems.append(
                 Problem(
-                    f"{namespace}/{association['serviceAccount']} assumes {role}, {who.describe()}, not of {expected.name()}",
+                    f"{namespace}/{association['serviceAccount']} assumes {role}, {who.describe()}, "
+                    f"not of {expected.name()}",
                     association["associationArn"],
                 )
             )

@@ -96,7 +96,9 @@ def tenant_budget(ctx: AuditContext, stack: Resource) -> Outcome:
             and _tag_filters(budget.get("FilterExpression") or {}).get(ENVIRONMENT_TAG) == (environment,)
         ]
         if not mine:
-            problems.append(f"tenant {tenant} ({environment}) has no COST budget filtered on both its tenant and environment tags")
+            problems.append(
+                f"tenant {tenant} ({environment}) has no COST budget filtered on both its tenant and environment tags"
+            )
         for budget in mine:
             notifications = ctx.api.items(
                 "budgets",
@@ -106,7 +108,11 @@ def tenant_budget(ctx: AuditContext, stack: Resource) -> Outcome:
                 BudgetName=budget["BudgetName"],
             )
             if not notifications:
-                problems.append(Problem(f"the budget of tenant {tenant} has no notification", _budget_arn(ctx, budget["BudgetName"])))
+                problems.append(
+                    Problem(
+                        f"the budget of tenant {tenant} has no notification", _budget_arn(ctx, budget["BudgetName"])
+                    )
+                )
     return problems
 
 
@@ -116,7 +122,9 @@ def tenant_budget(ctx: AuditContext, stack: Resource) -> Outcome:
     controls=("COST-4",),
     severity="medium",
     resource_types=(TAGGED,),
-    remediation="Delete the experiment (remove it from the stack and pulumi up), or extend the date with the owner's approval.",
+    remediation=(
+        "Delete the experiment (remove it from the stack and pulumi up), or extend the date with the owner's approval."
+    ),
 )
 def expired_experiment(ctx: AuditContext, resource: Resource) -> Outcome:
     value = resource.tags.get(EXPIRES_TAG)
@@ -155,7 +163,9 @@ def standard_tags(ctx: AuditContext, resource: Resource) -> Outcome:
     controls=("AUD-4",),
     severity="medium",
     resource_types=(TAGGED,),
-    remediation="Import the resource into the stack (pulumi import) or delete it; do not copy the stack's tags by hand.",
+    remediation=(
+        "Import the resource into the stack (pulumi import) or delete it; do not copy the stack's tags by hand."
+    ),
     needs_state=True,
 )
 def state_unmanaged(ctx: AuditContext, resource: Resource) -> Outcome:
@@ -187,5 +197,7 @@ def state_missing(ctx: AuditContext, stack: Resource) -> Outcome:
             continue
         found = ctx.inventory.by_type.get(held.type, [])
         if not any(resource.arn == held.arn or resource.id == held.id for resource in found):
-            problems.append(Problem("is in the stack's state but was not found with the stack's tag", held.arn or held.urn))
+            problems.append(
+                Problem("is in the stack's state but was not found with the stack's tag", held.arn or held.urn)
+            )
     return problems

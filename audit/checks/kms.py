@@ -101,7 +101,9 @@ def kms_key_policy_principals(ctx: AuditContext, key: Resource) -> Outcome:
         # A statement that only lets AWS services create grants for AWS resources (the deployer
         # creating a cluster or repository) gives its principals no use of the key.
         for_aws_resources = statement.requires_true("kms:GrantIsForAWSResource")
-        admit = Admission(services=_services(ctx), extra=is_autoscaling_service_role, any_platform_role=for_aws_resources)
+        admit = Admission(
+            services=_services(ctx), also_admit=is_autoscaling_service_role, any_platform_role=for_aws_resources
+        )
         problems += foreign_principals(ctx, statement, owner, admit)
     return problems
 
@@ -127,4 +129,3 @@ def kms_grants(ctx: AuditContext, key: Resource) -> Outcome:
         if not (who.same_owner(owner) or who.is_platform_role(BREAK_GLASS_ROLE, owner.environment)):
             problems.append(f"grant {grant.get('GrantId')} gives {grantee}, {who.describe()}, use of the key")
     return problems
-

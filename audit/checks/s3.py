@@ -110,7 +110,8 @@ def _denies_insecure_transport(statement: Statement) -> bool:
         and statement.covers("s3:GetObject")
         and statement.covers("s3:PutObject")
         and any(
-            operator.startswith("Bool") and [value.lower() for value in by_key.get("aws:securetransport", ())] == ["false"]
+            operator.startswith("Bool")
+            and [value.lower() for value in by_key.get("aws:securetransport", ())] == ["false"]
             for operator, by_key in statement.conditions.items()
         )
     )
@@ -145,7 +146,9 @@ def s3_bucket_policy(ctx: AuditContext, bucket: Resource) -> Outcome:
 )
 def s3_access_logging(ctx: AuditContext, bucket: Resource) -> Outcome:
     # A bucket whose policy admits log delivery is a log destination: logging it to itself would loop.
-    if any(principal.value == _LOG_DELIVERY for statement in _policy(ctx, bucket) for principal in statement.principals):
+    if any(
+        principal.value == _LOG_DELIVERY for statement in _policy(ctx, bucket) for principal in statement.principals
+    ):
         return None
     enabled = (_get(ctx, "GetBucketLogging", bucket) or {}).get("LoggingEnabled", {})
     return [] if enabled.get("TargetBucket") else ["server access logging is off"]

@@ -15,8 +15,8 @@ operation (botocore retries those), ``before-call`` to deny one operation.
 from __future__ import annotations
 
 import io
-import logging
 import json
+import logging
 import socket
 import urllib.request
 import uuid
@@ -30,9 +30,9 @@ from unittest.mock import patch
 
 import boto3
 import botocore.session
+import moto.kms.models
 from botocore.awsrequest import AWSResponse
 from botocore.loaders import Loader
-import moto.kms.models
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -87,8 +87,9 @@ def moto_server() -> Iterator[str]:
 
 
 def reset(endpoint_url: str) -> None:
-    request = urllib.request.Request(f"{endpoint_url}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback emulator only
+    # The emulator on the loopback address, over http: nothing else is ever opened here.
+    request = urllib.request.Request(f"{endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         response.read()
 
 
@@ -97,10 +98,10 @@ class _Body(io.BytesIO):
         yield self.getvalue()
 
 
-def http_response(status: int, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> AWSResponse:
-    return AWSResponse(
-        "http://emulator.invalid/", status, headers or {}, _Body(json.dumps(body or {}).encode())
-    )
+def http_response(
+    status: int, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> AWSResponse:
+    return AWSResponse("http://emulator.invalid/", status, headers or {}, _Body(json.dumps(body or {}).encode()))
 
 
 def keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:

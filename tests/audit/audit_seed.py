@@ -38,7 +38,12 @@ LIFECYCLE = {
     "rules": [
         {
             "rulePriority": 1,
-            "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 14},
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 14,
+            },
             "action": {"type": "expire"},
         }
     ]
@@ -141,15 +146,30 @@ class Environment:
 
 
 # The AWS service through which an owner's roles use each purpose's key (infra/components/key_ring.py).
-VIA_SERVICE = {"cluster-secrets": "eks", "volumes": "ec2", "registry": "ecr", "models": "s3", "data": "s3", "logs": "logs"}
+VIA_SERVICE = {
+    "cluster-secrets": "eks",
+    "volumes": "ec2",
+    "registry": "ecr",
+    "models": "s3",
+    "data": "s3",
+    "logs": "logs",
+}
 
 
 def key_policy(owner: str, purpose: str, trail_arn: str) -> str:
     """The key policy the platform's KeyRing writes (infra/components/key_ring.py), statement for statement."""
-    users = [role_arn(owner, "workload")] if owner != PLATFORM else [role_arn(PLATFORM, "cluster"), role_arn(PLATFORM, "node")]
+    users = (
+        [role_arn(owner, "workload")]
+        if owner != PLATFORM
+        else [role_arn(PLATFORM, "cluster"), role_arn(PLATFORM, "node")]
+    )
     via = f"{VIA_SERVICE[purpose]}.{REGION}.amazonaws.com"
     statements = [
-        statement("AccountAdministration", {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, ["kms:Describe*", "kms:Get*", "kms:List*", "kms:PutKeyPolicy"]),
+        statement(
+            "AccountAdministration",
+            {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            ["kms:Describe*", "kms:Get*", "kms:List*", "kms:PutKeyPolicy"],
+        ),
         statement("BreakGlass", {"AWS": role_arn(PLATFORM, "break-glass")}, "kms:*"),
         statement(
             "OwnerUseThroughAwsServices",
@@ -173,7 +193,9 @@ def key_policy(owner: str, purpose: str, trail_arn: str) -> str:
                 "CloudWatchLogsForOwnerLogGroups",
                 {"Service": f"logs.{REGION}.amazonaws.com"},
                 ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"],
-                Condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"}},
+                Condition={
+                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"}
+                },
             ),
             statement(
                 "CloudTrailEncryptsAuditLogs",
@@ -195,7 +217,9 @@ def key_policy(owner: str, purpose: str, trail_arn: str) -> str:
             ),
         ]
     if purpose == "volumes":
-        autoscaling = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+        autoscaling = (
+            f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+        )
         statements += [
             statement(
                 "AutoScalingVolumes",
@@ -250,7 +274,11 @@ def bucket_policy(owner: str, name: str, trail_arn: str) -> str:
                 Condition={"StringEquals": {"aws:SourceAccount": ACCOUNT}},
             ),
         )
-    return document(deny, statement("OwnerAccess", {"AWS": role_arn(owner, "workload")}, ["s3:GetObject", "s3:PutObject"], Resource=objects)
+    return document(
+        deny,
+        statement(
+            "OwnerAccess", {"AWS": role_arn(owner, "workload")}, ["s3:GetObject", "s3:PutObject"], Resource=objects
+        ),
     )
 
 
@@ -282,7 +310,11 @@ class Seeder:
         wanted = [(PLATFORM, role) for role in ("break-glass", "ci", "deployer", "platform-admin", "cluster", "node")]
         wanted += [(tenant, "workload") for tenant in self.env.tenants]
         for owner, role in wanted:
-            labels = {} if owner in UNTAGGED_ROLE_TENANTS else {key: value for key, value in tags(owner).items() if key != "aiplatform:stack"}
+            labels = (
+                {}
+                if owner in UNTAGGED_ROLE_TENANTS
+                else {key: value for key, value in tags(owner).items() if key != "aiplatform:stack"}
+            )
             iam.create_role(
                 RoleName=role_arn(owner, role).rsplit("/", 1)[-1],
                 Path=PLATFORM_ROLE_PATH if owner == PLATFORM else "/",
@@ -397,7 +429,9 @@ class Seeder:
         https_in_vpc = [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": VPC_CIDR}]}]
         self.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=https_in_vpc)
         if not keep_egress:
-            self._close(self.ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0] | {"IpPermissions": []})
+            self._close(
+                self.ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0] | {"IpPermissions": []}
+            )
             self.ec2.authorize_security_group_egress(GroupId=group, IpPermissions=https_in_vpc)
         return str(group)
 
@@ -432,13 +466,19 @@ class Seeder:
             name=CLUSTER,
             version="1.34",
             roleArn=role_arn(PLATFORM, "cluster"),
-            resourcesVpcConfig={"subnetIds": [self.env.subnet], "endpointPublicAccess": False, "endpointPrivateAccess": True},
+            resourcesVpcConfig={
+                "subnetIds": [self.env.subnet],
+                "endpointPublicAccess": False,
+                "endpointPrivateAccess": True,
+            },
             logging={
                 "clusterLogging": [
                     {"types": ["api", "audit", "authenticator", "controllerManager", "scheduler"], "enabled": True}
                 ]
             },
-            encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": self.env.keys[(PLATFORM, "cluster-secrets")]}}],
+            encryptionConfig=[
+                {"resources": ["secrets"], "provider": {"keyArn": self.env.keys[(PLATFORM, "cluster-secrets")]}}
+            ],
             tags=tags(PLATFORM),
         )["cluster"]["arn"]
         extras = self.env.extras
@@ -489,7 +529,9 @@ class Seeder:
             ],
         )
         group = f"/aiplatform/{ENVIRONMENT}/{tenant}/experiment"
-        self.env.client("logs").create_log_group(logGroupName=group, tags=tags(tenant, **{"aiplatform:expires-at": FUTURE}))
+        self.env.client("logs").create_log_group(
+            logGroupName=group, tags=tags(tenant, **{"aiplatform:expires-at": FUTURE})
+        )
         self.env.log_groups[tenant] = group
 
     def trail(self) -> None:

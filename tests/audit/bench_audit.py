@@ -32,7 +32,9 @@ def measure(endpoint_url: str, tenants: int, workers: int) -> dict[str, Any]:
     started = time.monotonic()
     seed(endpoint_url, extras, tuple(f"tenant-{number:03d}" for number in range(tenants)))
     seeded = time.monotonic() - started
-    report = run_audit(session, STACK, region=REGION, endpoint_url=endpoint_url, today=date(2026, 6, 1), workers=workers)
+    report = run_audit(
+        session, STACK, region=REGION, endpoint_url=endpoint_url, today=date(2026, 6, 1), workers=workers
+    )
     calls = sum(report.api_calls.values())
     by_service: Counter[str] = Counter()
     for (service, _), count in report.api_calls.items():
@@ -57,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tenants", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args(argv)
-    for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         os.environ.setdefault(name, value)
     with moto_server() as endpoint_url:
         print(json.dumps(measure(endpoint_url, args.tenants, args.workers), indent=2))

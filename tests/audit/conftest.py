@@ -79,7 +79,9 @@ def audit_session(recorder: CallRecorder) -> Iterator[boto3.Session]:
     session = new_session()
     session.events.register("before-parameter-build", recorder)
     yield session
-    mutating = sorted({f"{service}:{operation}" for service, operation in recorder.calls if not is_read_only(operation)})
+    mutating = sorted(
+        {f"{service}:{operation}" for service, operation in recorder.calls if not is_read_only(operation)}
+    )
     assert not mutating, f"the audit called mutating APIs: {mutating}"
     denied = sorted(action for action in recorder.actions if not allowed(action))
     assert not denied, f"audit/iam-policy.json does not allow: {denied}"

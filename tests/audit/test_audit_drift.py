@@ -20,8 +20,8 @@ from audit_emulator import ACCOUNT, REGION, EksExtras
 from audit_seed import (
     AMI,
     CLUSTER,
-    LIFECYCLE,
     ENVIRONMENT,
+    LIFECYCLE,
     PLATFORM,
     Environment,
     bucket_arn,
@@ -56,7 +56,9 @@ class Drift:
 DRIFTS: list[Drift] = []
 
 
-def drift(group: str, *check_ids: str) -> Callable[[Callable[[Environment], Expected]], Callable[[Environment], Expected]]:
+def drift(
+    group: str, *check_ids: str
+) -> Callable[[Callable[[Environment], Expected]], Callable[[Environment], Expected]]:
     def register(function: Callable[[Environment], Expected]) -> Callable[[Environment], Expected]:
         DRIFTS.append(Drift(function.__name__, group, check_ids, function))
         return function
@@ -126,7 +128,11 @@ def repository_policy_lets_another_tenant_pull(env: Environment) -> Expected:
     env.client("ecr").set_repository_policy(
         repositoryName=f"{ENVIRONMENT}/vision-ml/inference",
         policyText=document(
-            statement("OwnerPull", {"AWS": [role_arn("vision-ml", "workload"), role_arn("fraud", "workload")]}, ["ecr:BatchGetImage"])
+            statement(
+                "OwnerPull",
+                {"AWS": [role_arn("vision-ml", "workload"), role_arn("fraud", "workload")]},
+                ["ecr:BatchGetImage"],
+            )
         ),
     )
     return {("ecr-repository-policy", env.repositories["vision-ml"]): "a role of tenant fraud (dev)"}
@@ -197,9 +203,15 @@ def bucket_policy_without_tls_and_with_another_tenant(env: Environment) -> Expec
     name = env.buckets["fraud"]
     env.client("s3").put_bucket_policy(
         Bucket=name,
-        Policy=document(statement("Shared", {"AWS": role_arn("vision-ml", "workload")}, "s3:GetObject", Resource=f"{bucket_arn(name)}/*")),
+        Policy=document(
+            statement(
+                "Shared", {"AWS": role_arn("vision-ml", "workload")}, "s3:GetObject", Resource=f"{bucket_arn(name)}/*"
+            )
+        ),
     )
-    return {("s3-bucket-policy", bucket_arn(name)): "no statement denies requests without TLS; statement 'Shared' allows"}
+    return {
+        ("s3-bucket-policy", bucket_arn(name)): "no statement denies requests without TLS; statement 'Shared' allows"
+    }
 
 
 @drift("buckets", "s3-access-logging")
@@ -226,7 +238,11 @@ def endpoint_opened_and_logs_reduced(env: Environment) -> Expected:
     eks = env.client("eks")
     eks.update_cluster_config(
         name=CLUSTER,
-        resourcesVpcConfig={"endpointPublicAccess": True, "endpointPrivateAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]},
+        resourcesVpcConfig={
+            "endpointPublicAccess": True,
+            "endpointPrivateAccess": True,
+            "publicAccessCidrs": ["0.0.0.0/0"],
+        },
     )
     eks.update_cluster_config(name=CLUSTER, logging={"clusterLogging": [{"types": ["api", "audit"], "enabled": True}]})
     return {
@@ -237,7 +253,10 @@ def endpoint_opened_and_logs_reduced(env: Environment) -> Expected:
 
 @drift("cluster", "eks-authentication-mode")
 def config_map_authentication(env: Environment) -> Expected:
-    env.extras.access_config[CLUSTER] = {"authenticationMode": "API_AND_CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions": True}
+    env.extras.access_config[CLUSTER] = {
+        "authenticationMode": "API_AND_CONFIG_MAP",
+        "bootstrapClusterCreatorAdminPermissions": True,
+    }
     return {("eks-authentication-mode", env.cluster_arn): "API_AND_CONFIG_MAP, not API; the cluster creator"}
 
 
@@ -269,7 +288,11 @@ def old_cluster_made_by_hand(env: Environment) -> Expected:
         version="1.29",
         roleArn=role_arn(PLATFORM, "cluster"),
         resourcesVpcConfig={"subnetIds": [env.subnet], "endpointPublicAccess": False, "endpointPrivateAccess": True},
-        logging={"clusterLogging": [{"types": ["api", "audit", "authenticator", "controllerManager", "scheduler"], "enabled": True}]},
+        logging={
+            "clusterLogging": [
+                {"types": ["api", "audit", "authenticator", "controllerManager", "scheduler"], "enabled": True}
+            ]
+        },
         tags=tags(PLATFORM),
     )["cluster"]["arn"]
     env.extras.access_config[name] = {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
@@ -304,7 +327,8 @@ def instance_hop_limit_raised(env: Environment) -> Expected:
 def ssh_open_to_the_world(env: Environment) -> Expected:
     group = env.security_groups[PLATFORM]
     env.client("ec2").authorize_security_group_ingress(
-        GroupId=group, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+        GroupId=group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )
     return {("sg-no-open-ingress", ec2_arn("security-group", group)): "0.0.0.0/0 on tcp 22-22"}
 
@@ -325,7 +349,8 @@ def default_group_reopened(env: Environment) -> Expected:
         Filters=[{"Name": "vpc-id", "Values": [env.vpc]}, {"Name": "group-name", "Values": ["default"]}]
     )["SecurityGroups"][0]["GroupId"]
     ec2.authorize_security_group_ingress(
-        GroupId=default, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}]
+        GroupId=default,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}],
     )
     return {("vpc-default-sg-closed", env.arns["vpc"]): "has 1 rule(s)"}
 
@@ -394,7 +419,9 @@ def contact_tag_removed(env: Environment) -> Expected:
     ec2 = env.client("ec2")
     ec2.delete_tags(Resources=[group], Tags=[{"Key": "aiplatform:contact"}])
     ec2.create_tags(Resources=[group], Tags=[{"Key": "aiplatform:tier", "Value": "gold"}])
-    return {("standard-tags", ec2_arn("security-group", group)): "aiplatform:contact is missing; aiplatform:tier is 'gold'"}
+    return {
+        ("standard-tags", ec2_arn("security-group", group)): "aiplatform:contact is missing; aiplatform:tier is 'gold'"
+    }
 
 
 # --- state ---------------------------------------------------------------------------------------

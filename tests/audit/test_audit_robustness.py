@@ -58,7 +58,9 @@ def test_throttling_past_the_bound_is_not_evaluated(
     assert report.exit_code == 2
 
 
-def test_transient_server_errors_are_retried(env: Environment, audit_session: boto3.Session, audit: Any, backoff: list[float]) -> None:
+def test_transient_server_errors_are_retried(
+    env: Environment, audit_session: boto3.Session, audit: Any, backoff: list[float]
+) -> None:
     from audit_emulator import http_response
 
     failures = {"count": 0}
@@ -74,7 +76,9 @@ def test_transient_server_errors_are_retried(env: Environment, audit_session: bo
     assert failures["count"] == 2
 
 
-def test_a_denied_api_makes_its_checks_not_evaluated(env: Environment, audit_session: boto3.Session, audit: Any) -> None:
+def test_a_denied_api_makes_its_checks_not_evaluated(
+    env: Environment, audit_session: boto3.Session, audit: Any
+) -> None:
     denied = deny(audit_session.events, "s3", "GetBucketPolicy")
     report = audit()
     buckets = {f"arn:aws:s3:::{name}" for name in env.buckets.values()}
@@ -106,9 +110,7 @@ def test_without_the_tagging_api_the_service_listings_still_find_the_stack(
     # Keys and buckets are found by their own listings (their tags read one by one); the subnet,
     # flow log and log groups only the Tagging API finds: the tag and expiry checks say so.
     generic = {check.id for check in checks() if "*" in check.resource_types and not check.needs_state}
-    assert finding_set(report) == {
-        ("not-evaluated", check, f"arn:aws:tag:us-east-1:{ACCOUNT}:*") for check in generic
-    }
+    assert finding_set(report) == {("not-evaluated", check, f"arn:aws:tag:us-east-1:{ACCOUNT}:*") for check in generic}
     assert report.resources == 20
     assert report.api_calls[("kms", "ListResourceTags")] == len(env.keys)
     assert report.api_calls[("s3", "GetBucketTagging")] == len(env.buckets)
