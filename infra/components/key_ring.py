@@ -15,7 +15,8 @@ Each key's policy has, and only has:
 - the AWS services the purpose needs, each under a restricting condition: CloudWatch Logs for
   ``logs`` (the log group ARN in the encryption context, limited to the owner's log groups), the
   Auto Scaling service-linked role for ``volumes`` (through EC2; grants only for AWS resources),
-  and AWS Budgets for the platform's ``logs`` key when it encrypts the budget alert topic.
+  AWS Budgets for the platform's ``logs`` key when it encrypts the budget alert topic, and S3 server
+  access logging when it encrypts the platform log bucket (``aws:SourceAccount``).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ USE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDat
 GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
 LOGS_ACTIONS = ("kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*")
 BUDGETS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
+ACCESS_LOG_ACTIONS = ("kms:GenerateDataKey*",)
 
 AUTOSCALING_ROLE = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 
@@ -89,6 +91,8 @@ class KeyRingArgs:
     extra_log_group_prefixes: Sequence[str] = field(default_factory=tuple)
     # The logs key also encrypts the budget alert topic that AWS Budgets publishes to.
     budget_alerts: bool = False
+    # The logs key also encrypts the S3 server access logs that S3 writes to the platform log bucket.
+    access_logs: bool = False
     # The logs key also encrypts this CloudTrail trail's log files (the account baseline's trail).
     audit_trail_arn: str | None = None
     # The logs key also encrypts the security alert topic that EventBridge rules publish to.
@@ -187,6 +191,17 @@ def _service_statements(args: KeyRingArgs, purpose: str) -> list[iam.Statement]:
                     "Condition": {"StringEquals": {"aws:SourceAccount": account}},
                 }
             )
+        if args.access_logs:
+            statements.append(
+                {
+                    "Sid": "S3ServerAccessLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": iam.service_principal("logging.s3")},
+                    "Action": list(ACCESS_LOG_ACTIONS),
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                }
+            )
         statements.extend(_audit_statements(args))
         return statements
     if purpose == "volumes":
@@ -269,9 +284,10 @@ class KeyRing(pulumi.ComponentResource):
         unknown = sorted(set(args.purposes) - set(PURPOSES))
         if unknown:
             raise ValueError(f"KeyRing {name}: unknown purposes {unknown} (use {', '.join(PURPOSES)})")
-        if (args.budget_alerts or args.audit_trail_arn or args.security_alerts) and "logs" not in args.purposes:
+        uses_logs = args.budget_alerts or args.access_logs or args.audit_trail_arn or args.security_alerts
+        if uses_logs and "logs" not in args.purposes:
             raise ValueError(
-                f"KeyRing {name}: budget_alerts, audit_trail_arn and security_alerts need the logs purpose"
+                f"KeyRing {name}: budget_alerts, access_logs, audit_trail_arn and security_alerts need the logs purpose"
             )
 
         self.keys, self.aliases = {}, {}

@@ -1,7 +1,9 @@
 """LogBucket: the platform bucket that receives S3 server access logs (CONTROLS REG-7..REG-10).
 
-S3 server access log delivery supports only SSE-S3 default encryption on the destination bucket,
-so this bucket uses AES256 rather than a KMS key. Its policy admits ``logging.s3.amazonaws.com``
+SSE-KMS with the platform's logs key and S3 Bucket Keys: server access log delivery writes to a
+bucket encrypted with a customer-managed key when the key policy admits ``logging.s3.amazonaws.com``
+(KeyRingArgs.access_logs); an AWS-managed key would not work, the service cannot use it. Its policy
+admits ``logging.s3.amazonaws.com``
 to write, only for source buckets of this account and environment (``aws:SourceAccount``,
 ``aws:SourceArn``); reading and deleting logs is denied to every principal but the platform
 admin and break-glass roles; and every request must use TLS. Logs expire after the environment's
@@ -30,6 +32,8 @@ class LogBucketArgs:
     """The stack whose buckets log here."""
 
     settings: Settings
+    # The platform's logs key, whose policy admits S3 server access log delivery.
+    logs_key_arn: pulumi.Input[str]
 
 
 def log_bucket_policy(settings: Settings, bucket_arn: str) -> list[iam.Statement]:
@@ -68,7 +72,18 @@ class LogBucket(pulumi.ComponentResource):
             settings.environment, PLATFORM, "access-logs", settings.account_id, settings.region
         )
         self.bucket = aws.s3.Bucket(name, bucket=bucket_name, force_destroy=False, opts=child)
-        s3.harden(self, name, self.bucket, {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}})
+        s3.harden(
+            self,
+            name,
+            self.bucket,
+            {
+                "apply_server_side_encryption_by_default": {
+                    "sse_algorithm": "aws:kms",
+                    "kms_master_key_id": args.logs_key_arn,
+                },
+                "bucket_key_enabled": True,
+            },
+        )
         aws.s3.BucketLifecycleConfiguration(
             name,
             bucket=self.bucket.id,
