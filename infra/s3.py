@@ -38,6 +38,14 @@ def harden(
     aws.s3.BucketServerSideEncryptionConfiguration(name, bucket=bucket.id, rules=[encryption], opts=opts)
 
 
+def kms_encryption(key_arn: pulumi.Input[str]) -> aws.s3.BucketServerSideEncryptionConfigurationRuleArgsDict:
+    """Default encryption SSE-KMS with ``key_arn`` and S3 Bucket Keys (CONTROLS KMS-9)."""
+    return {
+        "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key_arn},
+        "bucket_key_enabled": True,
+    }
+
+
 def resources(bucket_arn: str) -> list[str]:
     return [bucket_arn, f"{bucket_arn}/*"]
 

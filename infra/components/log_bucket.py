@@ -72,18 +72,7 @@ class LogBucket(pulumi.ComponentResource):
             settings.environment, PLATFORM, "access-logs", settings.account_id, settings.region
         )
         self.bucket = aws.s3.Bucket(name, bucket=bucket_name, force_destroy=False, opts=child)
-        s3.harden(
-            self,
-            name,
-            self.bucket,
-            {
-                "apply_server_side_encryption_by_default": {
-                    "sse_algorithm": "aws:kms",
-                    "kms_master_key_id": args.logs_key_arn,
-                },
-                "bucket_key_enabled": True,
-            },
-        )
+        s3.harden(self, name, self.bucket, s3.kms_encryption(args.logs_key_arn))
         aws.s3.BucketLifecycleConfiguration(
             name,
             bucket=self.bucket.id,
