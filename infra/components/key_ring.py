@@ -17,12 +17,19 @@ Each key's policy has, and only has:
   Auto Scaling service-linked role for ``volumes`` (through EC2; grants only for AWS resources),
   AWS Budgets for the platform's ``logs`` key when it encrypts the budget alert topic, and S3 server
   access logging when it encrypts the platform log bucket (``aws:SourceAccount``).
+
+With enclave measurements (``KeyRingArgs.attestation``, confidential computing in tier C), the ``data``
+key is the enclave's: instead of ``OwnerUseThroughAwsServices`` its owner's roles may encrypt
+(``OwnerEncryptsOnly``) but decrypt or generate data keys only with an attestation document whose
+measurements match (``AttestedEnclaveDecrypts``, ``kms:RecipientAttestation:*``), and
+``DenyDecryptOutsideAttestedEnclave`` refuses every principal, break-glass included, any plaintext
+without the measured image (changing that takes a key policy change, which CloudTrail records).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -30,7 +37,7 @@ import pulumi_aws as aws
 from aiplatform_standards import platform
 
 from infra import iam, naming
-from infra.config import Settings
+from infra.config import ATTESTATION_KEY_PREFIX, Settings
 from infra.tags import PLATFORM
 
 TYPE = "secure-ai-platform:key_ring:KeyRing"
@@ -73,6 +80,13 @@ GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
 LOGS_ACTIONS = ("kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*")
 BUDGETS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
 ACCESS_LOG_ACTIONS = ("kms:GenerateDataKey*",)
+# The key an attested enclave decrypts with, and what each side of the attestation may do with it.
+ATTESTED_PURPOSE = "data"
+IMAGE_SHA384 = f"{ATTESTATION_KEY_PREFIX}ImageSha384"
+ENCRYPT_ONLY_ACTIONS = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKeyWithoutPlaintext")
+ENCLAVE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyPair")
+# What returns plaintext, or moves ciphertext under another key, outside the measured enclave.
+PLAINTEXT_ACTIONS = (*ENCLAVE_ACTIONS, "kms:ReEncryptFrom")
 
 AUTOSCALING_ROLE = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 
@@ -103,6 +117,9 @@ class KeyRingArgs:
     # What must exist before the keys: KMS rejects a key policy naming a principal that does not
     # exist yet, and the account baseline creates the roles its key policies name in the same stack.
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    # Enclave measurements (condition key -> value, ``EnclaveAttestation.conditions()``, with at least
+    # ImageSha384) that the data key requires for any plaintext; empty: a data key like the others.
+    attestation: Mapping[str, str] = field(default_factory=dict)
 
 
 def deletion_window_days(settings: Settings) -> int:
@@ -131,7 +148,9 @@ def key_policy_statements(args: KeyRingArgs, purpose: str, users: Sequence[str])
         },
     ]
     via = iam.regional_service(settings, VIA_SERVICE[purpose])
-    if users:
+    if users and purpose == ATTESTED_PURPOSE and args.attestation:
+        statements.extend(_attested_statements(args, users))
+    elif users:
         statements.append(
             {
                 "Sid": "OwnerUseThroughAwsServices",
@@ -158,6 +177,41 @@ def key_policy_statements(args: KeyRingArgs, purpose: str, users: Sequence[str])
         )
     statements.extend(_service_statements(args, purpose))
     return statements
+
+
+def _attested_statements(args: KeyRingArgs, users: Sequence[str]) -> list[iam.Statement]:
+    """The data key's owner statements when an enclave's measurements are configured."""
+    owner, account = iam.principals(users), args.settings.account_id
+    return [
+        {
+            "Sid": "OwnerEncryptsOnly",
+            "Effect": "Allow",
+            "Principal": {"AWS": owner},
+            "Action": list(ENCRYPT_ONLY_ACTIONS),
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:CallerAccount": account}},
+        },
+        {
+            "Sid": "AttestedEnclaveDecrypts",
+            "Effect": "Allow",
+            "Principal": {"AWS": owner},
+            "Action": list(ENCLAVE_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:CallerAccount": account},
+                "StringEqualsIgnoreCase": dict(args.attestation),
+            },
+        },
+        {
+            # A request without an attestation document lacks the key: the negated operator then holds.
+            "Sid": "DenyDecryptOutsideAttestedEnclave",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": list(PLAINTEXT_ACTIONS),
+            "Resource": "*",
+            "Condition": {"StringNotEqualsIgnoreCase": {IMAGE_SHA384: args.attestation[IMAGE_SHA384]}},
+        },
+    ]
 
 
 def _grantor(args: KeyRingArgs) -> str:
@@ -289,6 +343,8 @@ class KeyRing(pulumi.ComponentResource):
             raise ValueError(
                 f"KeyRing {name}: budget_alerts, access_logs, audit_trail_arn and security_alerts need the logs purpose"
             )
+        if args.attestation and (ATTESTED_PURPOSE not in args.purposes or IMAGE_SHA384 not in args.attestation):
+            raise ValueError(f"KeyRing {name}: attestation needs the {ATTESTED_PURPOSE} purpose and {IMAGE_SHA384}")
 
         self.keys, self.aliases = {}, {}
         for purpose in args.purposes:
