@@ -187,55 +187,33 @@ def _clusters(ctx: AuditContext, known: Known) -> list[Resource]:
     return found
 
 
-@source(VPC)
-def _vpcs(ctx: AuditContext, known: Known) -> list[Resource]:
-    return [
-        Resource(VPC, ctx.arn("ec2", f"vpc/{vpc['VpcId']}"), vpc["VpcId"], tag_map(vpc.get("Tags")), vpc)
-        for vpc in ctx.api.items("ec2", "DescribeVpcs", "Vpcs", Filters=_stack_tag_filter(ctx))
-    ]
+def _ec2_resource(ctx: AuditContext, resource_type: str, item: dict[str, Any], id_field: str) -> Resource:
+    kind = resource_type.split(":")[1]
+    return Resource(
+        resource_type, ctx.arn("ec2", f"{kind}/{item[id_field]}"), item[id_field], tag_map(item.get("Tags")), item
+    )
 
 
-@source(SECURITY_GROUP)
-def _security_groups(ctx: AuditContext, known: Known) -> list[Resource]:
-    return [
-        Resource(
-            SECURITY_GROUP,
-            ctx.arn("ec2", f"security-group/{group['GroupId']}"),
-            group["GroupId"],
-            tag_map(group.get("Tags")),
-            group,
-        )
-        for group in ctx.api.items("ec2", "DescribeSecurityGroups", "SecurityGroups", Filters=_stack_tag_filter(ctx))
-    ]
+def _ec2_listing(resource_type: str, operation: str, result_key: str, id_field: str) -> Source:
+    """An EC2 Describe call filtered on the stack tag (the filter runs server-side)."""
+
+    def find(ctx: AuditContext, known: Known) -> list[Resource]:
+        items = ctx.api.items("ec2", operation, result_key, Filters=_stack_tag_filter(ctx))
+        return [_ec2_resource(ctx, resource_type, item, id_field) for item in items]
+
+    return find
 
 
-@source(LAUNCH_TEMPLATE)
-def _launch_templates(ctx: AuditContext, known: Known) -> list[Resource]:
-    return [
-        Resource(
-            LAUNCH_TEMPLATE,
-            ctx.arn("ec2", f"launch-template/{template['LaunchTemplateId']}"),
-            template["LaunchTemplateId"],
-            tag_map(template.get("Tags")),
-            template,
-        )
-        for template in ctx.api.items(
-            "ec2", "DescribeLaunchTemplates", "LaunchTemplates", Filters=_stack_tag_filter(ctx)
-        )
-    ]
+source(VPC)(_ec2_listing(VPC, "DescribeVpcs", "Vpcs", "VpcId"))
+source(SECURITY_GROUP)(_ec2_listing(SECURITY_GROUP, "DescribeSecurityGroups", "SecurityGroups", "GroupId"))
+source(LAUNCH_TEMPLATE)(_ec2_listing(LAUNCH_TEMPLATE, "DescribeLaunchTemplates", "LaunchTemplates", "LaunchTemplateId"))
 
 
 @source(INSTANCE)
 def _instances(ctx: AuditContext, known: Known) -> list[Resource]:
     filters = [*_stack_tag_filter(ctx), {"Name": "instance-state-name", "Values": _LIVE_INSTANCE_STATES}]
     return [
-        Resource(
-            INSTANCE,
-            ctx.arn("ec2", f"instance/{instance['InstanceId']}"),
-            instance["InstanceId"],
-            tag_map(instance.get("Tags")),
-            instance,
-        )
+        _ec2_resource(ctx, INSTANCE, instance, "InstanceId")
         for reservation in ctx.api.items("ec2", "DescribeInstances", "Reservations", Filters=filters)
         for instance in reservation.get("Instances", [])
     ]

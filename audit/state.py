@@ -8,7 +8,8 @@ exists (or lost its tag).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ class StateResource:
     type: str | None  # the audit's resource type, when it is an audited one
     id: str
     arn: str | None
+    # What the stack last recorded (Pulumi outputs, camelCase): what it configured.
+    outputs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class StackState:
                     type=TOKEN_TYPES.get(token),
                     id=str(resource["id"]),
                     arn=arn if isinstance(arn, str) else None,
+                    outputs=outputs,
                 )
             )
         return cls(tuple(found))
@@ -90,3 +94,10 @@ class StackState:
 
     def holds(self, resource_type: str, arn: str, resource_id: str) -> bool:
         return arn in self._arns or (resource_type, resource_id) in self._ids
+
+    def outputs_of(self, resource_type: str, arn: str, resource_id: str) -> Mapping[str, Any] | None:
+        """What the state recorded for a resource, if it holds it."""
+        for held in self.resources:
+            if held.arn == arn or (held.type == resource_type and held.id == resource_id):
+                return held.outputs
+        return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from typing import Any
 
 from audit.context import AuditContext
 from audit.identity import CI_ROLE, key_problems, resource_owner
@@ -23,6 +24,17 @@ _PULL_ACTIONS = frozenset(
     }
 )
 _SCANNING_FREQUENCIES = ("SCAN_ON_PUSH", "CONTINUOUS_SCAN")
+
+
+def _repository_setting(ctx: AuditContext, repository: Resource, operation: str, absent: str) -> dict[str, Any] | None:
+    """A repository's policy or lifecycle policy; ``None`` when it has none."""
+    return ctx.api.call(
+        "ecr",
+        operation,
+        absent=(absent,),
+        repositoryName=repository.id,
+        registryId=repository.data.get("registryId", ctx.account),
+    )
 
 
 @check(
@@ -90,13 +102,7 @@ def ecr_kms_encryption(ctx: AuditContext, repository: Resource) -> Outcome:
     remediation="Remove the foreign principal or the push grant from the repository policy (set it in the stack).",
 )
 def ecr_repository_policy(ctx: AuditContext, repository: Resource) -> Outcome:
-    response = ctx.api.call(
-        "ecr",
-        "GetRepositoryPolicy",
-        absent=("RepositoryPolicyNotFoundException",),
-        repositoryName=repository.id,
-        registryId=repository.data.get("registryId", ctx.account),
-    )
+    response = _repository_setting(ctx, repository, "GetRepositoryPolicy", "RepositoryPolicyNotFoundException")
     owner = resource_owner(repository)
     problems = []
     for statement in statements((response or {}).get("policyText")):
@@ -116,11 +122,5 @@ def ecr_repository_policy(ctx: AuditContext, repository: Resource) -> Outcome:
     remediation="Add the platform's lifecycle policy to the repository in the stack.",
 )
 def ecr_lifecycle_policy(ctx: AuditContext, repository: Resource) -> Outcome:
-    response = ctx.api.call(
-        "ecr",
-        "GetLifecyclePolicy",
-        absent=("LifecyclePolicyNotFoundException",),
-        repositoryName=repository.id,
-        registryId=repository.data.get("registryId", ctx.account),
-    )
+    response = _repository_setting(ctx, repository, "GetLifecyclePolicy", "LifecyclePolicyNotFoundException")
     return [] if response and response.get("lifecyclePolicyText") else ["the repository has no lifecycle policy"]

@@ -39,10 +39,22 @@ def _namespace_owner(namespace: str) -> str:
 def eks_endpoint_private(ctx: AuditContext, cluster: Resource) -> Outcome:
     vpc = cluster.data.get("resourcesVpcConfig", {})
     problems = [] if vpc.get("endpointPrivateAccess") else ["the private endpoint is off"]
-    if vpc.get("endpointPublicAccess", True):
-        cidrs = set(vpc.get("publicAccessCidrs") or ["0.0.0.0/0"])
-        if cidrs & _OPEN_CIDRS:
-            problems.append(f"the public endpoint is open to {', '.join(sorted(cidrs & _OPEN_CIDRS))}")
+    if not vpc.get("endpointPublicAccess", True):
+        return problems
+    cidrs = set(vpc.get("publicAccessCidrs") or ["0.0.0.0/0"])
+    if cidrs & _OPEN_CIDRS:
+        return [*problems, f"the public endpoint is open to {', '.join(sorted(cidrs & _OPEN_CIDRS))}"]
+    # A public endpoint restricted to CIDRs is allowed where the stack configures it; with --state,
+    # the audit knows what the stack configured.
+    recorded = ctx.state.outputs_of(cluster.type, cluster.arn, cluster.id) if ctx.state else None
+    if recorded is not None:
+        configured = recorded.get("vpcConfig") or {}
+        if not configured.get("endpointPublicAccess"):
+            problems.append("the public endpoint is on, but the stack configures it off")
+        elif extra := cidrs - set(configured.get("publicAccessCidrs") or []):
+            problems.append(
+                f"the public endpoint admits {', '.join(sorted(extra))}, which the stack does not configure"
+            )
     return problems
 
 

@@ -17,6 +17,11 @@ from typing import Any
 
 from audit_emulator import ACCOUNT, REGION, EksExtras, new_session
 
+# What the program writes, from the program itself: the seed mirrors it rather than restating it.
+from infra.components.key_ring import AUTOSCALING_ROLE, VIA_SERVICE
+from infra.components.platform_roles import PATH as PLATFORM_ROLE_PATH
+from infra.components.registry import PULL_ACTIONS, PUSH_ACTIONS
+
 STACK = "platform-dev"
 ENVIRONMENT = "dev"
 PLATFORM = "platform"
@@ -31,9 +36,7 @@ CLASSIFICATION = {"fraud": "internal", "vision-ml": "confidential", PLATFORM: "c
 TIER = {"fraud": "shared", "vision-ml": "dedicated-pool", PLATFORM: "platform"}
 PLATFORM_KEYS = ("cluster-secrets", "volumes", "logs")
 TENANT_KEYS = ("registry", "models")
-# infra/components/registry.py
-PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
-PUSH = [*PULL[:2], "ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"]
+PULL, PUSH = list(PULL_ACTIONS), list(PUSH_ACTIONS)
 LIFECYCLE = {
     "rules": [
         {
@@ -66,10 +69,6 @@ def tags(owner: str, **extra: str) -> dict[str, str]:
 
 def tag_list(values: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in values.items()]
-
-
-# The account baseline keeps the platform's own roles under this path (infra/components/platform_roles.py).
-PLATFORM_ROLE_PATH = "/aip-baseline/"
 
 
 def role_arn(owner: str, role: str) -> str:
@@ -145,17 +144,6 @@ class Environment:
         return named
 
 
-# The AWS service through which an owner's roles use each purpose's key (infra/components/key_ring.py).
-VIA_SERVICE = {
-    "cluster-secrets": "eks",
-    "volumes": "ec2",
-    "registry": "ecr",
-    "models": "s3",
-    "data": "s3",
-    "logs": "logs",
-}
-
-
 def key_policy(owner: str, purpose: str, trail_arn: str) -> str:
     """The key policy the platform's KeyRing writes (infra/components/key_ring.py), statement for statement."""
     users = (
@@ -217,9 +205,7 @@ def key_policy(owner: str, purpose: str, trail_arn: str) -> str:
             ),
         ]
     if purpose == "volumes":
-        autoscaling = (
-            f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-        )
+        autoscaling = f"arn:aws:iam::{ACCOUNT}:role/{AUTOSCALING_ROLE}"
         statements += [
             statement(
                 "AutoScalingVolumes",

@@ -15,6 +15,14 @@ from audit.state import TOKEN_TYPES
 _TOKENS = {resource_type: token for token, resource_type in reversed(TOKEN_TYPES.items())}
 
 
+# Outputs the checks compare with the live resource (what the stack configured).
+_CONFIGURED: dict[str, dict[str, Any]] = {
+    "eks:cluster": {
+        "vpcConfig": {"endpointPublicAccess": False, "endpointPrivateAccess": True, "publicAccessCidrs": []}
+    }
+}
+
+
 def _id(resource_type: str, arn: str) -> str:
     if resource_type == "s3:bucket":
         return arn.rsplit(":", 1)[-1]
@@ -42,7 +50,7 @@ def export(env: Environment) -> dict[str, Any]:
                 "custom": True,
                 "type": token,
                 "id": _id(resource_type, arn),
-                "outputs": {"arn": arn},
+                "outputs": {"arn": arn, **_CONFIGURED.get(resource_type, {})},
             }
         )
     return {"version": 3, "deployment": {"manifest": {"time": "2026-06-01T00:00:00Z"}, "resources": resources}}

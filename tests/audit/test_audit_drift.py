@@ -444,6 +444,19 @@ def launch_template_deleted(env: Environment) -> Expected:
     return {("state-missing", env.arns["launch-template"]): "is in the stack's state but was not found"}
 
 
+@drift("state", "eks-endpoint-private")
+def endpoint_opened_to_a_cidr_the_stack_does_not_configure(env: Environment) -> Expected:
+    env.client("eks").update_cluster_config(
+        name=CLUSTER,
+        resourcesVpcConfig={
+            "endpointPublicAccess": True,
+            "endpointPrivateAccess": True,
+            "publicAccessCidrs": ["203.0.113.0/24"],
+        },
+    )
+    return {("eks-endpoint-private", env.cluster_arn): "the public endpoint is on, but the stack configures it off"}
+
+
 GROUPS = sorted({drift.group for drift in DRIFTS})
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit.context import AuditContext
@@ -101,6 +101,7 @@ def test_role_names_read_against_the_known_owners_longest_first() -> None:
     assert parse_role_name("someone-elses-role", owners) is None
 
 
+@settings(max_examples=40, deadline=None)
 @given(owner=DNS_LABEL, role=DNS_LABEL, others=st.sets(DNS_LABEL, max_size=4))
 def test_a_role_name_round_trips_to_its_owner(owner: str, role: str, others: set[str]) -> None:
     # Other owners that are a hyphenated extension of this one ("a" and "a-b") would make the name
@@ -161,3 +162,54 @@ def test_every_check_is_documented_and_named_consistently() -> None:
         assert registered.title
         assert registered.remediation.endswith((".", ")"))
         assert registered.resource_types
+
+
+@pytest.mark.parametrize(
+    ("live", "recorded", "problems"),
+    [
+        ({"endpointPublicAccess": False, "endpointPrivateAccess": True}, None, []),
+        (
+            {"endpointPublicAccess": True, "endpointPrivateAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]},
+            None,
+            [],
+        ),
+        (
+            {"endpointPublicAccess": True, "endpointPrivateAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]},
+            {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]},
+            [],
+        ),
+        (
+            {"endpointPublicAccess": True, "endpointPrivateAccess": True, "publicAccessCidrs": ["198.51.100.0/24"]},
+            {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]},
+            ["the public endpoint admits 198.51.100.0/24, which the stack does not configure"],
+        ),
+        (
+            {"endpointPublicAccess": True, "endpointPrivateAccess": False},
+            None,
+            ["the private endpoint is off", "the public endpoint is open to 0.0.0.0/0"],
+        ),
+    ],
+)
+def test_a_public_endpoint_is_allowed_only_restricted_and_as_configured(
+    live: dict[str, Any], recorded: dict[str, Any] | None, problems: list[str]
+) -> None:
+    from audit.checks.eks import eks_endpoint_private
+    from audit.model import Resource
+
+    arn = f"arn:aws:eks:us-east-1:{ACCOUNT}:cluster/aip-prod-clinical"
+    ctx = context()
+    if recorded is not None:
+        ctx.state = StackState.parse(
+            {
+                "resources": [
+                    {
+                        "urn": "u",
+                        "type": "aws:eks/cluster:Cluster",
+                        "id": "aip-prod-clinical",
+                        "outputs": {"arn": arn, "vpcConfig": recorded},
+                    }
+                ]
+            }
+        )
+    cluster = Resource("eks:cluster", arn, "aip-prod-clinical", data={"resourcesVpcConfig": live})
+    assert list(eks_endpoint_private(ctx, cluster) or []) == problems
