@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pulumi
@@ -127,6 +127,8 @@ class NvidiaDevicePluginArgs:
     registry_key_arn: pulumi.Input[str]
     # The node roles of the GPU pools: the kubelet pulls the plugin's image with them.
     pull_role_arns: Sequence[pulumi.Input[str]]
+    # The roles the repository policy names, when it names them by ARN (ECR rejects unknown principals).
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
 class NvidiaDevicePlugin(pulumi.ComponentResource):
@@ -163,7 +165,7 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
             f"{name}-mirror",
             repository=self.repository.name,
             policy=iam.policy(lambda arns: repository_policy(settings, arns, []), pullers),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
 
         self.image = image(settings)

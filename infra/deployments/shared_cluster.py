@@ -3,8 +3,11 @@
 The platform first: its key ring, the isolated network, the access-log bucket, the budget alert
 topic, the EKS cluster and the priority classes. Then every tenant: its workload identity (all
 tenants' identities first, so that each tenant's repository policy can deny every other tenant's
-role), then its key ring, registry, model store, namespace and budget. Every tenant component is
-created with the tenant's tag scope, so all its resources carry that tenant's standard tags.
+role), then every tenant's key ring and the dedicated-pool tenants' GPU node pools (so that each
+tenant's repository policy can also deny every other tenant's GPU node role), then per tenant its
+registry, model store, namespace and budget. Every tenant component is created with the tenant's
+tag scope, so all its resources carry that tenant's standard tags. The cluster always gets the
+tenant admission policy; with GPU pools, also the NVIDIA device plugin.
 
 Stack outputs: ``clusterName``, and ``tenants``: per tenant its namespace, repository URLs,
 model bucket name and key ARNs.
@@ -17,9 +20,12 @@ from dataclasses import dataclass
 import pulumi
 
 from infra import iam, naming
+from infra.components.admission import TenantAdmissionPolicy, TenantAdmissionPolicyArgs
 from infra.components.alert_topic import AlertTopic, AlertTopicArgs
 from infra.components.budget import TenantBudget, TenantBudgetArgs
 from infra.components.cluster import SecureCluster, SecureClusterArgs
+from infra.components.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
+from infra.components.gpu_pool import NODE_ROLE, GpuNodePool, GpuNodePoolArgs
 from infra.components.key_ring import KeyRing, KeyRingArgs
 from infra.components.log_bucket import LogBucket, LogBucketArgs
 from infra.components.model_store import ModelStore, ModelStoreArgs
@@ -64,7 +70,12 @@ def build(settings: Settings) -> None:
         )
         for tenant in settings.tenants
     }
-    outputs = {tenant.name: build_tenant(settings, platform, tenant, identities) for tenant in settings.tenants}
+    keys = {tenant.name: tenant_keys(settings, tenant, identities) for tenant in settings.tenants}
+    pools = build_gpu_pools(settings, platform, keys)
+    outputs = {
+        tenant.name: build_tenant(settings, platform, tenant, identities, keys[tenant.name], pools)
+        for tenant in settings.tenants
+    }
     pulumi.export("clusterName", platform.cluster.cluster_name)
     pulumi.export("tenants", outputs)
 
@@ -99,11 +110,62 @@ def build_platform(settings: Settings) -> Platform:
         ),
     )
     PriorityClasses("priority-classes", PriorityClassesArgs(provider=cluster.provider))
+    TenantAdmissionPolicy("admission", TenantAdmissionPolicyArgs(settings, cluster.cluster_name, cluster.provider))
     return Platform(keys, network, log_bucket, alerts, cluster)
 
 
+def tenant_keys(settings: Settings, tenant: Tenant, identities: dict[str, TenantIdentity]) -> KeyRing:
+    """A tenant's key ring; its workload role (the keys' user) exists first."""
+    workload = iam.role_arn(settings, tenant.name, WORKLOAD_ROLE)
+    return KeyRing(
+        f"{tenant.name}-keys",
+        KeyRingArgs(
+            settings,
+            tenant.name,
+            tenant_purposes(tenant),
+            [workload],
+            depends_on=[identities[tenant.name].workload_role],
+        ),
+        opts=scoped_options(settings, TagScope.for_tenant(settings, tenant.name)),
+    )
+
+
+def build_gpu_pools(settings: Settings, platform: Platform, keys: dict[str, KeyRing]) -> dict[str, GpuNodePool]:
+    """The dedicated-pool tenants' GPU node pools, and the device plugin that serves them all."""
+    pools = {
+        tenant.name: GpuNodePool(
+            f"{tenant.name}-gpu",
+            GpuNodePoolArgs(settings, tenant, platform.cluster, platform.network, keys[tenant.name].arns["volumes"]),
+        )
+        for tenant in settings.tenants
+        if tenant.tier == "dedicated-pool" and tenant.gpu_pools
+    }
+    if pools:
+        NvidiaDevicePlugin(
+            "nvidia-device-plugin",
+            NvidiaDevicePluginArgs(
+                settings,
+                platform.cluster.provider,
+                platform.keys.arns["registry"],
+                pull_role_arns=[iam.role_arn(settings, name, NODE_ROLE) for name in pools],
+                depends_on=[pool.node_role for pool in pools.values()],
+            ),
+        )
+    return pools
+
+
+def node_roles(settings: Settings, tenants: list[str], pools: dict[str, GpuNodePool]) -> list[str]:
+    """The GPU node role ARNs of those of ``tenants`` that have GPU pools."""
+    return [iam.role_arn(settings, name, NODE_ROLE) for name in tenants if name in pools]
+
+
 def build_tenant(
-    settings: Settings, platform: Platform, tenant: Tenant, identities: dict[str, TenantIdentity]
+    settings: Settings,
+    platform: Platform,
+    tenant: Tenant,
+    identities: dict[str, TenantIdentity],
+    keys: KeyRing,
+    pools: dict[str, GpuNodePool],
 ) -> dict[str, object]:
     """One tenant's keys, registry, model store, namespace and budget; returns its stack outputs.
 
@@ -115,22 +177,25 @@ def build_tenant(
     workload_role = identities[name].workload_role
     workload = iam.role_arn(settings, name, WORKLOAD_ROLE)
     others = [other for other in identities if other != name]
-    keys = KeyRing(
-        f"{name}-keys",
-        KeyRingArgs(settings, name, tenant_purposes(tenant), [workload], depends_on=[workload_role]),
-        opts=opts,
-    )
     registry = PrivateRegistry(
         f"{name}-registry",
         RegistryArgs(
             settings,
             tenant,
             keys.arns["registry"],
-            pull_role_arns=[workload, iam.role_arn(settings, PLATFORM, SYSTEM_NODE_ROLE)],
-            denied_role_arns=[iam.role_arn(settings, other, WORKLOAD_ROLE) for other in others],
+            pull_role_arns=[
+                workload,
+                iam.role_arn(settings, PLATFORM, SYSTEM_NODE_ROLE),
+                *node_roles(settings, [name], pools),
+            ],
+            denied_role_arns=[
+                *(iam.role_arn(settings, other, WORKLOAD_ROLE) for other in others),
+                *node_roles(settings, others, pools),
+            ],
             depends_on=[
                 platform.cluster.node_role,
                 *(identities[role_owner].workload_role for role_owner in (name, *others)),
+                *(pool.node_role for pool in pools.values()),
             ],
         ),
         opts=opts,

@@ -19,6 +19,7 @@ from aiplatform_standards import platform, taggable_aws_types
 from platform_support import walk_strings
 
 from infra.config import Settings, parse_settings
+from infra.deployments.shared_cluster import tenant_purposes
 from preflight import Preview, ResourceRecord, preview_program
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,132 +45,144 @@ KEY_REFERENCES = {"aws:s3/bucketPolicy:BucketPolicy", "aws:kms/alias:Alias"}
 
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "platform-dev": {
-        "aws:budgets/budget:Budget": 3,
+        "aws:budgets/budget:Budget": 4,
         "aws:cloudwatch/logGroup:LogGroup": 2,
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": 1,
         "aws:ec2/flowLog:FlowLog": 1,
-        "aws:ec2/launchTemplate:LaunchTemplate": 1,
+        "aws:ec2/launchTemplate:LaunchTemplate": 2,
         "aws:ec2/routeTable:RouteTable": 2,
         "aws:ec2/routeTableAssociation:RouteTableAssociation": 2,
-        "aws:ec2/securityGroup:SecurityGroup": 2,
+        "aws:ec2/securityGroup:SecurityGroup": 3,
         "aws:ec2/subnet:Subnet": 2,
         "aws:ec2/vpc:Vpc": 1,
         "aws:ec2/vpcEndpoint:VpcEndpoint": 14,
-        "aws:ecr/lifecyclePolicy:LifecyclePolicy": 6,
-        "aws:ecr/repository:Repository": 6,
-        "aws:ecr/repositoryPolicy:RepositoryPolicy": 6,
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy": 9,
+        "aws:ecr/repository:Repository": 9,
+        "aws:ecr/repositoryPolicy:RepositoryPolicy": 9,
         "aws:eks/accessEntry:AccessEntry": 2,
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 2,
         "aws:eks/addon:Addon": 4,
         "aws:eks/cluster:Cluster": 1,
-        "aws:eks/nodeGroup:NodeGroup": 1,
-        "aws:eks/podIdentityAssociation:PodIdentityAssociation": 3,
-        "aws:iam/role:Role": 6,
-        "aws:iam/rolePolicy:RolePolicy": 4,
-        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 4,
-        "aws:kms/alias:Alias": 18,
-        "aws:kms/key:Key": 18,
-        "aws:s3/bucket:Bucket": 4,
+        "aws:eks/nodeGroup:NodeGroup": 2,
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation": 4,
+        "aws:iam/role:Role": 8,
+        "aws:iam/rolePolicy:RolePolicy": 6,
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 6,
+        "aws:kms/alias:Alias": 23,
+        "aws:kms/key:Key": 23,
+        "aws:s3/bucket:Bucket": 5,
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
-        "aws:s3/bucketLogging:BucketLogging": 3,
-        "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 4,
-        "aws:s3/bucketPolicy:BucketPolicy": 4,
-        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 4,
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 4,
-        "aws:s3/bucketVersioning:BucketVersioning": 4,
+        "aws:s3/bucketLogging:BucketLogging": 4,
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 5,
+        "aws:s3/bucketPolicy:BucketPolicy": 5,
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 5,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 5,
+        "aws:s3/bucketVersioning:BucketVersioning": 5,
         "aws:sns/topic:Topic": 1,
         "aws:sns/topicPolicy:TopicPolicy": 1,
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 1,
-        "kubernetes:core/v1:LimitRange": 3,
-        "kubernetes:core/v1:Namespace": 3,
-        "kubernetes:core/v1:ResourceQuota": 3,
-        "kubernetes:core/v1:ServiceAccount": 3,
-        "kubernetes:networking.k8s.io/v1:NetworkPolicy": 15,
-        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 3,
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 3,
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy": 1,
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": 1,
+        "kubernetes:apps/v1:DaemonSet": 1,
+        "kubernetes:core/v1:LimitRange": 4,
+        "kubernetes:core/v1:Namespace": 4,
+        "kubernetes:core/v1:ResourceQuota": 4,
+        "kubernetes:core/v1:ServiceAccount": 4,
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy": 20,
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 4,
         "kubernetes:scheduling.k8s.io/v1:PriorityClass": 3,
         "pulumi:providers:aws": 1,
         "pulumi:providers:kubernetes": 1,
         "pulumi:pulumi:Stack": 1,
+        "secure-ai-platform:admission:TenantAdmissionPolicy": 1,
         "secure-ai-platform:alert_topic:AlertTopic": 1,
-        "secure-ai-platform:budget:TenantBudget": 3,
+        "secure-ai-platform:budget:TenantBudget": 4,
         "secure-ai-platform:cluster:SecureCluster": 1,
-        "secure-ai-platform:key_ring:KeyRing": 4,
-        "secure-ai-platform:launch_template:LaunchTemplate": 1,
+        "secure-ai-platform:device_plugin:NvidiaDevicePlugin": 1,
+        "secure-ai-platform:gpu_pool:GpuNodePool": 1,
+        "secure-ai-platform:key_ring:KeyRing": 5,
+        "secure-ai-platform:launch_template:LaunchTemplate": 2,
         "secure-ai-platform:log_bucket:LogBucket": 1,
-        "secure-ai-platform:model_store:ModelStore": 3,
+        "secure-ai-platform:model_store:ModelStore": 4,
         "secure-ai-platform:network:IsolatedNetwork": 1,
         "secure-ai-platform:priority_classes:PriorityClasses": 1,
-        "secure-ai-platform:registry:PrivateRegistry": 3,
-        "secure-ai-platform:tenant_identity:TenantIdentity": 3,
-        "secure-ai-platform:tenant_space:TenantSpace": 3,
+        "secure-ai-platform:registry:PrivateRegistry": 4,
+        "secure-ai-platform:tenant_identity:TenantIdentity": 4,
+        "secure-ai-platform:tenant_space:TenantSpace": 4,
     },
     "platform-prod": {
-        "aws:budgets/budget:Budget": 3,
+        "aws:budgets/budget:Budget": 5,
         "aws:cloudwatch/logGroup:LogGroup": 3,
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": 1,
         "aws:ec2/eip:Eip": 3,
         "aws:ec2/flowLog:FlowLog": 1,
         "aws:ec2/internetGateway:InternetGateway": 1,
-        "aws:ec2/launchTemplate:LaunchTemplate": 1,
+        "aws:ec2/launchTemplate:LaunchTemplate": 3,
         "aws:ec2/natGateway:NatGateway": 3,
         "aws:ec2/route:Route": 12,
-        "aws:ec2/routeTable:RouteTable": 9,
-        "aws:ec2/routeTableAssociation:RouteTableAssociation": 9,
-        "aws:ec2/securityGroup:SecurityGroup": 2,
-        "aws:ec2/subnet:Subnet": 9,
+        "aws:ec2/routeTable:RouteTable": 15,
+        "aws:ec2/routeTableAssociation:RouteTableAssociation": 15,
+        "aws:ec2/securityGroup:SecurityGroup": 4,
+        "aws:ec2/subnet:Subnet": 15,
         "aws:ec2/vpc:Vpc": 1,
-        "aws:ec2/vpcEndpoint:VpcEndpoint": 14,
-        "aws:ecr/lifecyclePolicy:LifecyclePolicy": 6,
-        "aws:ecr/repository:Repository": 6,
-        "aws:ecr/repositoryPolicy:RepositoryPolicy": 6,
+        "aws:ec2/vpcEndpoint:VpcEndpoint": 16,
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy": 11,
+        "aws:ecr/repository:Repository": 11,
+        "aws:ecr/repositoryPolicy:RepositoryPolicy": 11,
         "aws:eks/accessEntry:AccessEntry": 2,
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 2,
         "aws:eks/addon:Addon": 4,
         "aws:eks/cluster:Cluster": 1,
-        "aws:eks/nodeGroup:NodeGroup": 1,
-        "aws:eks/podIdentityAssociation:PodIdentityAssociation": 3,
-        "aws:iam/role:Role": 6,
-        "aws:iam/rolePolicy:RolePolicy": 4,
-        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 4,
-        "aws:kms/alias:Alias": 18,
-        "aws:kms/key:Key": 18,
+        "aws:eks/nodeGroup:NodeGroup": 3,
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation": 5,
+        "aws:iam/role:Role": 10,
+        "aws:iam/rolePolicy:RolePolicy": 8,
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 8,
+        "aws:kms/alias:Alias": 28,
+        "aws:kms/key:Key": 28,
         "aws:networkfirewall/firewall:Firewall": 1,
         "aws:networkfirewall/firewallPolicy:FirewallPolicy": 1,
         "aws:networkfirewall/loggingConfiguration:LoggingConfiguration": 1,
         "aws:networkfirewall/ruleGroup:RuleGroup": 1,
-        "aws:s3/bucket:Bucket": 4,
+        "aws:s3/bucket:Bucket": 6,
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
-        "aws:s3/bucketLogging:BucketLogging": 3,
-        "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 4,
-        "aws:s3/bucketPolicy:BucketPolicy": 4,
-        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 4,
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 4,
-        "aws:s3/bucketVersioning:BucketVersioning": 4,
+        "aws:s3/bucketLogging:BucketLogging": 5,
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 6,
+        "aws:s3/bucketPolicy:BucketPolicy": 6,
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 6,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 6,
+        "aws:s3/bucketVersioning:BucketVersioning": 6,
         "aws:sns/topic:Topic": 1,
         "aws:sns/topicPolicy:TopicPolicy": 1,
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 1,
-        "kubernetes:core/v1:LimitRange": 3,
-        "kubernetes:core/v1:Namespace": 3,
-        "kubernetes:core/v1:ResourceQuota": 3,
-        "kubernetes:core/v1:ServiceAccount": 3,
-        "kubernetes:networking.k8s.io/v1:NetworkPolicy": 15,
-        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 3,
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 5,
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy": 1,
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": 1,
+        "kubernetes:apps/v1:DaemonSet": 1,
+        "kubernetes:core/v1:LimitRange": 5,
+        "kubernetes:core/v1:Namespace": 5,
+        "kubernetes:core/v1:ResourceQuota": 5,
+        "kubernetes:core/v1:ServiceAccount": 5,
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy": 25,
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 5,
         "kubernetes:scheduling.k8s.io/v1:PriorityClass": 3,
         "pulumi:providers:aws": 1,
         "pulumi:providers:kubernetes": 1,
         "pulumi:pulumi:Stack": 1,
+        "secure-ai-platform:admission:TenantAdmissionPolicy": 1,
         "secure-ai-platform:alert_topic:AlertTopic": 1,
-        "secure-ai-platform:budget:TenantBudget": 3,
+        "secure-ai-platform:budget:TenantBudget": 5,
         "secure-ai-platform:cluster:SecureCluster": 1,
-        "secure-ai-platform:key_ring:KeyRing": 4,
-        "secure-ai-platform:launch_template:LaunchTemplate": 1,
+        "secure-ai-platform:device_plugin:NvidiaDevicePlugin": 1,
+        "secure-ai-platform:gpu_pool:GpuNodePool": 2,
+        "secure-ai-platform:key_ring:KeyRing": 6,
+        "secure-ai-platform:launch_template:LaunchTemplate": 3,
         "secure-ai-platform:log_bucket:LogBucket": 1,
-        "secure-ai-platform:model_store:ModelStore": 3,
+        "secure-ai-platform:model_store:ModelStore": 5,
         "secure-ai-platform:network:IsolatedNetwork": 1,
         "secure-ai-platform:priority_classes:PriorityClasses": 1,
-        "secure-ai-platform:registry:PrivateRegistry": 3,
-        "secure-ai-platform:tenant_identity:TenantIdentity": 3,
-        "secure-ai-platform:tenant_space:TenantSpace": 3,
+        "secure-ai-platform:registry:PrivateRegistry": 5,
+        "secure-ai-platform:tenant_identity:TenantIdentity": 5,
+        "secure-ai-platform:tenant_space:TenantSpace": 5,
     },
 }
 
@@ -259,7 +272,7 @@ def test_stack_outputs_name_the_cluster_and_each_tenant_resources(stack: Stack) 
             for repo in ("inference", "training")
         }
         keys = {r.outputs["arn"] for r in stack.preview.by_type(KEY) if stack.owner(r) == tenant}
-        assert set(values["keyArns"]) == {"registry", "models", "data", "logs"}
+        assert set(values["keyArns"]) == set(tenant_purposes(stack.settings.tenant(tenant)))
         assert set(values["keyArns"].values()) == keys
 
 
@@ -285,13 +298,15 @@ def test_no_tenant_policy_names_another_tenant_principal_outside_a_deny(stack: S
             assert not [arn for arn in foreign if arn in text], (record.urn, statement)
             assert not [name for name in foreign_names if name in text], (record.urn, statement)
         checked += 1
-    # Per tenant: 4 keys, 1 bucket policy, 2 repository policies.
-    assert checked == 7 * len(stack.tenants)
+    # Per tenant: its keys (4, or 5 with GPU volumes), 1 bucket policy, 2 repository policies.
+    assert checked == sum(len(tenant_purposes(tenant)) + 3 for tenant in stack.settings.tenants)
 
 
 def test_repository_policies_deny_exactly_every_other_tenant_role(stack: Stack) -> None:
     for record in stack.preview.by_type("aws:ecr/repositoryPolicy:RepositoryPolicy"):
         owner = stack.owner(record)
+        if owner == PLATFORM:  # the device plugin's mirror: only GPU node roles pull, nobody is denied
+            continue
         [deny] = [s for s in policy_statements(record) if s["Effect"] == "Deny"]
         denied = deny["Principal"]["AWS"]
         expected = sorted(arn for other in stack.tenants if other != owner for arn in stack.roles_of(other))
@@ -327,7 +342,7 @@ def test_one_key_per_owner_and_purpose(stack: Stack) -> None:
     platform_keys = [
         f"alias/{env}/platform/{p}" for p in ("cluster-secrets", "volumes", "registry", "models", "data", "logs")
     ]
-    tenant_keys = [f"alias/{env}/{t}/{p}" for t in stack.tenants for p in ("registry", "models", "data", "logs")]
+    tenant_keys = [f"alias/{env}/{t.name}/{p}" for t in stack.settings.tenants for p in tenant_purposes(t)]
     assert aliases == sorted(platform_keys + tenant_keys)
 
 
@@ -359,7 +374,9 @@ def test_policies_are_complete_in_a_first_preview(first_preview: Preview) -> Non
     """What the policy pack reads before anything exists: every key, bucket, repository and topic policy."""
     tokens = {*POLICIES, "aws:sns/topicPolicy:TopicPolicy"}
     records = [record for record in first_preview.resources if record.type in tokens]
-    assert len(records) == 18 + 4 + 6 + 1
+    # Keys: 6 platform, 4 per tier A tenant, 5 for the tier B one; bucket policies: the access-log bucket
+    # and one per tenant; repository policies: 2 per tenant and the device plugin mirror; the alert topic.
+    assert len(records) == 23 + 5 + 9 + 1
     for record in records:
         assert isinstance(record.inputs["policy"], str), record.urn
         json.loads(record.inputs["policy"])
