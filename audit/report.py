@@ -6,7 +6,9 @@ to be folded into one later.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +47,23 @@ def to_json(report: Report) -> dict[str, Any]:
     }
 
 
+def _location(report: Report, finding: Finding) -> dict[str, Any]:
+    """The stack's config file (what to change, as preflight reports it) and the resource itself."""
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": f"stacks/Pulumi.{report.stack}.yaml", "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": 1},
+        },
+        "logicalLocations": [
+            {
+                "name": re.split(r"[:/]", finding.resource)[-1] or finding.resource,
+                "fullyQualifiedName": finding.resource,
+                "kind": "resource",
+            }
+        ],
+    }
+
+
 def to_sarif(report: Report, checks: Sequence[Check]) -> dict[str, Any]:
     index = {check.id: position for position, check in enumerate(checks)}
     rules = [
@@ -76,8 +95,14 @@ def to_sarif(report: Report, checks: Sequence[Check]) -> dict[str, Any]:
                 "kind": "fail" if failed else "open",
                 "level": _LEVEL[finding.severity] if failed else "none",
                 "message": {"text": finding.message if failed else f"not evaluated: {finding.message}"},
-                "locations": [{"logicalLocations": [{"fullyQualifiedName": finding.resource, "kind": "resource"}]}],
-                "properties": {"controls": list(finding.controls), "status": finding.status},
+                "locations": [_location(report, finding)],
+                # Stable across runs, so that code scanning tracks one alert per check and resource.
+                "partialFingerprints": {
+                    "auditFinding/v1": hashlib.sha256(
+                        "\n".join((report.stack, finding.check, finding.resource)).encode()
+                    ).hexdigest()
+                },
+                "properties": {"controls": list(finding.controls), "status": finding.status, "stack": report.stack},
             }
         )
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from audit.model import STACK, TAGGED, Check, Finding, Problem, Report, Resource
 from audit.registry import checks as registered_checks
 from audit.state import StackState
 
+_LOG = logging.getLogger("audit")
 PROJECT = "secure-ai-platform"
 # Checks wait on the network, not the CPU: a few threads cut a large audit's run time several-fold.
 DEFAULT_WORKERS = 4
@@ -42,6 +44,10 @@ def _evaluate(ctx: AuditContext, check: Check, resource: Resource) -> tuple[bool
         problems = [problem if isinstance(problem, Problem) else Problem(problem) for problem in outcome]
     except ApiError as error:
         return True, [_finding(check, resource.arn, "not-evaluated", error.reason)]
+    except Exception as error:
+        # A check that breaks on an unexpected answer must not stop the other checks, nor pass.
+        _LOG.exception("check %s failed on %s", check.id, resource.arn)
+        return True, [_finding(check, resource.arn, "not-evaluated", f"the check failed: {error!r}")]
     by_resource: dict[str, list[str]] = {}
     for problem in problems:
         by_resource.setdefault(problem.resource or resource.arn, []).append(problem.message)

@@ -7,19 +7,17 @@ that all of them were read-only and allowed by the shipped IAM policy (audit/iam
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 import boto3
 import pytest
 from audit_emulator import REGION, EksExtras, moto_server, new_session, reset
 from audit_seed import STACK, Environment, seed
+from audit_support import TODAY, CallRecorder
 
 from audit import run_audit
 from audit.model import Report
-from audit.permissions import allowed, iam_action, is_read_only
-
-TODAY = date(2026, 6, 1)
+from audit.permissions import allowed, is_read_only
 
 
 @pytest.fixture(autouse=True)
@@ -47,25 +45,6 @@ def emulator(emulator_server: str) -> str:
     """The emulator's URL, its state emptied for this test."""
     reset(emulator_server)
     return emulator_server
-
-
-class CallRecorder:
-    """Records every API call a boto3 session's clients make.
-
-    On ``before-parameter-build``, which runs all its handlers: a ``before-call`` handler that
-    answers an operation (the EKS extras, the fault injectors) would hide the call from a recorder
-    registered on ``before-call`` for all operations.
-    """
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-
-    def __call__(self, model: Any, **_: Any) -> None:
-        self.calls.append((model.service_model.service_name, model.name))
-
-    @property
-    def actions(self) -> set[str]:
-        return {iam_action(service, operation) for service, operation in self.calls}
 
 
 @pytest.fixture
@@ -110,8 +89,3 @@ def audit(audit_session: boto3.Session, emulator: str) -> Any:
         return run_audit(audit_session, options.pop("stack", STACK), endpoint_url=emulator, **options)
 
     return run
-
-
-def finding_set(report: Report) -> set[tuple[str, str, str]]:
-    """(status, check, resource) of every finding: what the drift tests assert exactly."""
-    return {(finding.status, finding.check, finding.resource) for finding in report.findings}

@@ -131,7 +131,14 @@ def test_sarif_report(
     assert by_kind == {("fail", "error", "s3-public-access-block"), ("open", "none", "ecr-lifecycle-policy")}
     for result in run_["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
-        assert result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].startswith("arn:aws:")
+        location = result["locations"][0]
+        assert location["logicalLocations"][0]["fullyQualifiedName"].startswith("arn:aws:")
+        # Code scanning needs a file: the stack's config, where the fix goes (as preflight reports).
+        assert location["physicalLocation"]["artifactLocation"] == {
+            "uri": f"stacks/Pulumi.{STACK}.yaml",
+            "uriBaseId": "%SRCROOT%",
+        }
+        assert len(result["partialFingerprints"]["auditFinding/v1"]) == 64
 
 
 def test_text_report_and_exit_code_for_not_evaluated(

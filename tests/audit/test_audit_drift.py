@@ -33,7 +33,7 @@ from audit_seed import (
     tags,
 )
 from audit_state import export
-from conftest import finding_set
+from audit_support import finding_set
 
 from audit.registry import checks
 from audit.runner import stack_urn
@@ -467,6 +467,8 @@ def test_compliant_stack_has_no_findings(env: Environment, audit: Any) -> None:
     # 20 resources of audited types, and the subnet, flow log and 3 log groups only the Tagging API finds.
     assert report.resources == 25
     assert report.checked > 100
+    # ~190 tags are more than one page of the Tagging API (100 tags a page): discovery paginates.
+    assert report.api_calls[("resourcegroupstaggingapi", "GetResources")] > 1
 
 
 def test_compliant_stack_with_its_state_has_no_findings(env: Environment, audit: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 from audit_emulator import ACCOUNT, deny
 from audit_seed import CLUSTER, Environment
-from conftest import CallRecorder
+from audit_support import CallRecorder
 
 from audit.permissions import READ_ONLY_ACTION_PREFIXES, allowed, iam_action, policy, policy_actions
 

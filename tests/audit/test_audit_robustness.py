@@ -9,9 +9,9 @@ import boto3
 import pytest
 from audit_emulator import ACCOUNT, deny, throttle
 from audit_seed import Environment
+from audit_support import finding_set
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.retries.standard import ExponentialBackoff
-from conftest import finding_set
 
 from audit import AuditError, run_audit
 from audit.api import MAX_ATTEMPTS, Api, classify
@@ -147,3 +147,21 @@ def test_errors_are_classified(code: str, status: int, kind: str) -> None:
 
 def test_a_region_without_the_endpoint_is_unsupported() -> None:
     assert classify(EndpointConnectionError(endpoint_url="https://eks.xx-west-9.amazonaws.com"))[0] == "unsupported API"
+
+
+def test_a_check_that_breaks_is_not_evaluated_and_the_others_run(emulator: str, audit: Any) -> None:
+    def broken(ctx: Any, resource: Any) -> Any:
+        raise KeyError("Policy")
+
+    from audit.model import STACK, Check
+
+    crash = Check("crash", "breaks", ("AUD-4",), "low", (STACK,), "fix the check.", broken)
+    report = audit(stack="nothing-deployed", checks=[crash, *checks()])
+    assert finding_set(report) == {
+        (
+            "not-evaluated",
+            "crash",
+            "urn:pulumi:nothing-deployed::secure-ai-platform::pulumi:pulumi:Stack::secure-ai-platform-nothing-deployed",
+        )
+    }
+    assert report.findings[0].message == "the check failed: KeyError('Policy')"
