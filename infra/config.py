@@ -509,7 +509,11 @@ class Tenant(_Model):
     @property
     def own_subnets(self) -> bool:
         """Its GPU pools run in subnets with a route table of their own (confidential and restricted data)."""
-        return bool(self.gpu_pools) and self.data_classification in OWN_SUBNET_CLASSIFICATIONS
+        return (
+            self.tier == "dedicated-pool"
+            and bool(self.gpu_pools)
+            and self.data_classification in OWN_SUBNET_CLASSIFICATIONS
+        )
 
 
 def _derived_names(tenant: str) -> dict[str, tuple[str, int]]:
@@ -1183,15 +1187,20 @@ class Settings(_Model):
                 )
         return problems + self._own_subnet_problems()
 
+    @property
+    def _own_subnet_tenants(self) -> list[str]:
+        """The tenants whose GPU pools have subnets of their own, in config order (their slots)."""
+        return [tenant.name for tenant in self.tenants if tenant.own_subnets]
+
     def _own_subnet_problems(self) -> list[str]:
-        owners = [tenant for tenant in self.tenants if tenant.own_subnets and tenant.tier == "dedicated-pool"]
+        owners = self._own_subnet_tenants
         if len(owners) > DEDICATED_SUBNET_TENANTS_MAX:
             return [
                 f"tenants: {len(owners)} tenants have GPU pools in subnets of their own, more than the "
                 f"{DEDICATED_SUBNET_TENANTS_MAX} the subnet plan holds (use a second shared-cluster stack)"
             ]
         problems = []
-        for tenant in owners:
+        for tenant in map(self.tenant, owners):
             cidrs = self.own_subnet_cidrs(tenant.name)
             addresses = len(cidrs) * (ipaddress.IPv4Network(cidrs[0]).num_addresses - _AWS_RESERVED_ADDRESSES)
             nodes = sum(pool.max_size for pool in tenant.gpu_pools)
@@ -1205,7 +1214,7 @@ class Settings(_Model):
 
     def own_subnet_cidrs(self, tenant_name: str) -> tuple[str, ...]:
         """The CIDRs of a tenant's own GPU pool subnets, one per AZ (empty when its pools share subnets)."""
-        owners = [tenant.name for tenant in self.tenants if tenant.own_subnets and tenant.tier == "dedicated-pool"]
+        owners = self._own_subnet_tenants
         if tenant_name not in owners:
             return ()
         return dedicated_subnet_cidrs(self.network.cidr, self.az_count, owners.index(tenant_name))
