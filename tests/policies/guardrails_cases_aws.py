@@ -325,6 +325,59 @@ def _bucket_encrypted() -> None:
     _bucket("bad-bucket", purpose="data")
 
 
+_MEASURED = "a" * 96
+_ENCLAVE = {"enabled": True}
+
+
+def _data_key(name: str, owner_tags: dict[str, str], *statements: dict[str, object]) -> None:
+    key = aws.kms.Key(name, enable_key_rotation=True, policy=doc(*statements), tags=owner_tags)
+    alias = f"alias/dev/{owner_tags['aiplatform:tenant']}/data"
+    aws.kms.Alias(f"alias-for-{name}", name=alias, target_key_id=key.key_id)
+
+
+@case("enclave-data-key-attested")
+def _enclave_data_key() -> None:
+    decrypt = {"Effect": "Allow", "Principal": {"AWS": role_arn("aip-dev-bank-hosts")}, "Resource": "*"}
+    _data_key(
+        "ok-attested-data-key",
+        _SINGLE,
+        {
+            **decrypt,
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Condition": {"StringEqualsIgnoreCase": {"kms:RecipientAttestation:ImageSha384": _MEASURED}},
+        },
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": role_arn("aip-dev-platform-break-glass")},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom"],
+            "Resource": "*",
+            "Condition": {"StringNotEqualsIgnoreCase": {"kms:RecipientAttestation:ImageSha384": _MEASURED}},
+        },
+    )
+    aws.ec2.LaunchTemplate("bank-enclave-template", enclave_options=_ENCLAVE, tags=_SINGLE)
+    aws.ec2.LaunchTemplate("ok-no-enclave-template", tags=tags("plain", "single-tenant", "regulated"))
+    trading = tags("trading", "single-tenant", "regulated")
+    _data_key(
+        "bad-unattested-data-key",
+        trading,
+        {
+            **decrypt,
+            "Action": ["kms:Decrypt"],
+            "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+        },
+    )
+    aws.ec2.Instance("trading-enclave", ami="ami-1", instance_type="g5.xlarge", enclave_options=_ENCLAVE, tags=trading)
+    aws.ec2.LaunchTemplate(
+        "bad-enclave-without-data-key", enclave_options=_ENCLAVE, tags=tags("orphan", "single-tenant", "regulated")
+    )
+
+
 # --- registries and stores --------------------------------------------------------------------
 
 
@@ -817,6 +870,14 @@ def _single_tenant() -> None:
     aws.ec2.Instance("bad-default", ami="ami-1", instance_type="g5.xlarge", tenancy="default", tags=_SINGLE)
 
 
+@case("single-tenant-hardware")
+def _single_tenant_cluster_nodes() -> None:
+    # A single-tenant cluster's managed node groups take no host tenancy: their templates are exempt.
+    template = aws.ec2.LaunchTemplate("ok-node-group-template", tags=_SINGLE)
+    _node_group("bank-nodes", tags=_SINGLE, instance_types=None, launch_template={"id": template.id, "version": "1"})
+    aws.ec2.LaunchTemplate("bad-standalone-template", placement={"tenancy": "default"}, tags=_SINGLE)
+
+
 @case("dedicated-host-no-auto-placement")
 def _auto_placement() -> None:
     aws.ec2.DedicatedHost("ok-off", availability_zone="us-east-1a", instance_family="g5", auto_placement="off")
@@ -1131,6 +1192,38 @@ def _trust() -> None:
         "bad-foreign-role",
         assume_role_policy=doc({"Effect": "Allow", "Principal": {"AWS": OTHER_ROLE}, "Action": "sts:AssumeRole"}),
         tags=tags(),
+    )
+
+
+def _use_by(*roles: str) -> dict[str, object]:
+    return {
+        "Effect": "Allow",
+        "Principal": {"AWS": [role_arn(r) for r in roles]},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+    }
+
+
+@case("single-tenant-nothing-shared")
+def _nothing_shared() -> None:
+    aws.kms.Key(
+        "ok-bank-key", policy=doc(_use_by("aip-dev-bank-workload", "aip-dev-platform-break-glass")), tags=_SINGLE
+    )
+    # "search" has nothing in this stack: its role is foreign by name alone.
+    aws.kms.Key("bad-shared-key", policy=doc(_use_by("aip-dev-bank-workload", "aip-dev-search-workload")), tags=_SINGLE)
+    aws.kms.Key("bad-platform-key", policy=doc(_use_by("aip-dev-platform-deployer")), tags=PLATFORM)
+    aws.iam.Role("ok-bank-role", assume_role_policy=doc(), tags=_SINGLE)
+    pull = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    repository = aws.ecr.Repository("ok-bank-repository", tags=_SINGLE)
+    aws.ecr.RepositoryPolicy(
+        "ok-bank-pull",
+        repository=repository.name,
+        policy=doc({"Effect": "Allow", "Principal": {"AWS": role_arn("aip-dev-bank-workload")}, "Action": pull}),
+    )
+    aws.ecr.RepositoryPolicy(
+        "bad-foreign-pull",
+        repository=repository.name,
+        policy=doc({"Effect": "Allow", "Principal": {"AWS": role_arn("aip-dev-fraud-gpu-nodes")}, "Action": pull}),
     )
 
 

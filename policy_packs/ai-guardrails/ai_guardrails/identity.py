@@ -5,8 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
-from ai_guardrails.core import CRITICAL, HIGH, Config, Finding, Outcome, Resource, Undecided, resource_policy, shown
+from ai_guardrails.core import (
+    CRITICAL,
+    HIGH,
+    Config,
+    Finding,
+    Outcome,
+    Resource,
+    Stack,
+    Undecided,
+    resource_policy,
+    shown,
+    stack_policy,
+)
 from ai_guardrails.documents import IDENTITY_DOCUMENT_TOKENS, ROLE, identity_documents, role_name_of, statements
+from ai_guardrails.joins import KEY, REPOSITORY, owner_in_stack
 from ai_guardrails.kube import (
     ALLOWLIST_SCHEMA,
     CLUSTER_ROLE,
@@ -16,7 +29,7 @@ from ai_guardrails.kube import (
     allowlisted,
 )
 from ai_guardrails.kube import ROLE as K8S_ROLE
-from ai_guardrails.tags import PLATFORM_OWNER, owner, tag
+from ai_guardrails.tags import ENVIRONMENT, PLATFORM_OWNER, owner, tag, tier
 from ai_guardrails.values import get, is_unknown, items, strings
 
 ATTACHMENTS = (
@@ -34,6 +47,9 @@ _ADMIN_ROLES = {
     "description": "Role names (fnmatch) that may hold administrator access.",
 }
 _RBAC_CONFIG = {"systemNamespaces": SYSTEM_NAMESPACES_SCHEMA, "systemAllowlist": ALLOWLIST_SCHEMA}
+KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
+REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+SINGLE_TENANT = "single-tenant"
 
 
 @resource_policy(
@@ -262,3 +278,72 @@ def iam_scoped_trust(r: Resource, config: Config) -> Iterator[Outcome]:
                         "the tenant's or the platform's roles",
                         "remove the foreign principal",
                     )
+
+
+def _policies_of(stack: Stack, resource: Resource) -> list[tuple[Resource, object]]:
+    """The policies of a key (inline, or `KeyPolicy` through `keyId`) or a repository (through `repository`)."""
+    if resource.type == KEY:
+        return [(resource, resource.get("policy"))] + [
+            (policy, policy.get("policy")) for policy in stack.dependents(resource, "keyId", KEY_POLICY)
+        ]
+    if resource.type == REPOSITORY:
+        return [
+            (policy, policy.get("policy")) for policy in stack.dependents(resource, "repository", REPOSITORY_POLICY)
+        ]
+    return []
+
+
+@stack_policy(
+    "single-tenant-nothing-shared",
+    description=(
+        "In a single-tenant stack every key, role and repository is the tenant's own, and key and repository "
+        "policies admit no other owner's roles."
+    ),
+    controls=["KMS-3", "KMS-5", "REG-5", "IAM-4"],
+    severity=CRITICAL,
+    remediation=(
+        "Create the stack's keys, roles and repositories for its tier single-tenant tenant, and name only that "
+        "tenant's roles (aip-<env>-<tenant>-*) and the platform's in their policies."
+    ),
+    tokens=[KEY, KEY_POLICY, ROLE, REPOSITORY, REPOSITORY_POLICY],
+)
+def single_tenant_nothing_shared(stack: Stack, config: Config) -> Iterator[Outcome]:
+    """In a stack with resources tagged tier `single-tenant`: every `Key`, `Role` and `Repository` belongs (its tags,
+    what it configures, or its parent's) to one of those tenants; key policies (inline or `KeyPolicy` through `keyId`)
+    and repository policies (through `repository`) allow no `aip-<env>-<owner>-*` role of another owner than that
+    tenant or the platform, whether or not that owner has resources in the stack.
+    """
+    tenants = {
+        tenant for r in stack.resources if tier(r.props, r.type) == SINGLE_TENANT and (tenant := owner(r.props, r.type))
+    }
+    if not tenants:
+        return
+    for resource in stack.of(KEY, ROLE, REPOSITORY):
+        resource_owner = owner_in_stack(stack, resource)
+        if resource_owner is None or resource_owner not in tenants:
+            yield Finding(
+                "tags.aiplatform:tenant",
+                f"is {shown(resource_owner, identifier=True)} in a single-tenant stack",
+                f"a tenant of the stack ({', '.join(sorted(tenants))})",
+                "create it for the tenant: tier single-tenant shares no key, role or repository, not the platform's",
+                resource,
+            )
+            continue
+        environment = tag(resource.props, resource.type, ENVIRONMENT)
+        for holder, document in _policies_of(stack, resource):
+            found = statements(document)
+            if is_unknown(found):
+                continue
+            for statement in found:
+                if not statement.allows:
+                    continue
+                for kind, value in statement.principals:
+                    name = role_name_of(value) if kind == "AWS" else None
+                    if name and _foreign_role(name, resource_owner, environment):
+                        yield Finding(
+                            f"policy.Statement[{statement.index}].Principal",
+                            f"names role {shown(name, identifier=True)} of another owner",
+                            f"roles of {shown(resource_owner, identifier=True)} or the platform only",
+                            "remove the principal: a single-tenant tenant's keys and repositories serve it alone",
+                            holder,
+                        )

@@ -22,8 +22,9 @@ from ai_guardrails.core import (
     shown,
     stack_policy,
 )
+from ai_guardrails.documents import Statement, statements
 from ai_guardrails.gpu import family, gpus_per_instance, is_gpu_ami_type, is_gpu_instance_type
-from ai_guardrails.joins import ROLE, owner_in_stack
+from ai_guardrails.joins import ALIAS, KEY, ROLE, key_ref, owner_in_stack
 from ai_guardrails.tags import K8S, PLATFORM_TIER, STANDARDS, owner, tier
 from ai_guardrails.values import as_bool, as_number, get, is_unknown, items, strings
 
@@ -35,6 +36,7 @@ DEDICATED_HOST = "aws:ec2/dedicatedHost:DedicatedHost"
 CLUSTER = "aws:eks/cluster:Cluster"
 ADMISSION_POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 ADMISSION_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 # The annotation on admission objects that names the cluster they guard (infra admission component).
 CLUSTER_ANNOTATION = "aiplatform.io/cluster"
 
@@ -343,28 +345,125 @@ def gpu_node_group_bounded(r: Resource, config: Config) -> Iterator[Outcome]:
         )
 
 
-@resource_policy(
+@stack_policy(
     "single-tenant-hardware",
-    description="Single-tenant instances and launch templates run on dedicated tenancy or dedicated hosts.",
+    description=(
+        "Single-tenant instances and launch templates run on dedicated tenancy or dedicated hosts; EKS managed node "
+        "groups, which take no host tenancy, isolate by their own cluster, VPC and account instead."
+    ),
     controls=["NODE-8"],
     severity=HIGH,
     remediation="Set tenancy (instances) or placement.tenancy (launch templates) to 'dedicated' or 'host'.",
-    tokens=[INSTANCE, LAUNCH_TEMPLATE],
+    tokens=[INSTANCE, LAUNCH_TEMPLATE, NODE_GROUP],
 )
-def single_tenant_hardware(r: Resource, config: Config) -> Iterator[Outcome]:
-    """Resources tagged tier `single-tenant`: `tenancy` / `placement.tenancy` is `dedicated` or `host` (absent =
-    `default`, shared hardware).
+def single_tenant_hardware(stack: Stack, config: Config) -> Iterator[Outcome]:
+    """Instances and launch templates tagged tier `single-tenant`: `tenancy` / `placement.tenancy` is `dedicated` or
+    `host` (absent = `default`, shared hardware), except the launch templates of EKS managed node groups (joined
+    through the node group's `launchTemplate`).
     """
-    if tier(r.props, r.type) != "single-tenant":
-        return
-    path = "tenancy" if r.type == INSTANCE else "placement.tenancy"
-    value = r.get(*path.split("."))
-    if is_unknown(value):
-        yield Undecided(path)
-    elif value not in ("dedicated", "host"):
-        yield Finding(
-            path, f"is {shown(value, ['default'])} (absent = 'default')", "'dedicated' or 'host'", f"set {path}='host'"
-        )
+    node_templates = {
+        template.urn
+        for group in stack.of(NODE_GROUP)
+        for template in stack.sources(group, "launchTemplate", LAUNCH_TEMPLATE)
+    }
+    for r in stack.of(INSTANCE, LAUNCH_TEMPLATE):
+        if tier(r.props, r.type) != "single-tenant" or r.urn in node_templates:
+            continue
+        path = "tenancy" if r.type == INSTANCE else "placement.tenancy"
+        value = r.get(*path.split("."))
+        if not is_unknown(value) and value not in ("dedicated", "host"):
+            yield Finding(
+                path,
+                f"is {shown(value, ['default'])} (absent = 'default')",
+                "'dedicated' or 'host'",
+                f"set {path}='host'",
+                r,
+            )
+
+
+ENCLAVE_HOSTS = (LAUNCH_TEMPLATE, INSTANCE)
+# Condition keys that bind a KMS request to a Nitro Enclave's signed attestation document, lower-cased as the
+# statements report them: kms:RecipientAttestation:ImageSha384 and kms:RecipientAttestation:PCR<n>.
+_ATTESTATION = "kms:recipientattestation:"
+_ENCLAVE_PURPOSE = "data"
+
+
+def _attested(statement: Statement) -> bool:
+    return any(key.startswith(_ATTESTATION) for key in statement.condition_keys())
+
+
+def _attestation_gaps(document: Any) -> list[tuple[str, str]]:
+    """(path, problem) wherever a key policy lets plaintext out without attestation; none while it is unknown."""
+    found = statements(document)
+    if is_unknown(found):
+        return []
+    decrypting = [s for s in found if s.allows and s.grants("kms:Decrypt")]
+    guarded = any(s.denies and s.grants("kms:Decrypt") and _attested(s) for s in found)
+    gaps = []
+    if not any(_attested(s) for s in decrypting):
+        gaps.append(("policy", "allows kms:Decrypt under no kms:RecipientAttestation condition"))
+    for statement in decrypting:
+        if not _attested(statement) and not guarded:
+            gaps.append(
+                (
+                    f"policy.Statement[{statement.index}]",
+                    "allows kms:Decrypt without attestation, and no Deny outside the attested enclave overrides it",
+                )
+            )
+    return gaps
+
+
+@stack_policy(
+    "enclave-data-key-attested",
+    description=(
+        "When an owner's instances run Nitro Enclaves, its data key yields plaintext only to the attested enclave "
+        "image."
+    ),
+    controls=["NODE-8", "KMS-3"],
+    severity=CRITICAL,
+    remediation=(
+        "Configure the enclave image's measurements (hosts.enclaveAttestation): the data key then allows kms:Decrypt "
+        "only under kms:RecipientAttestation:ImageSha384 (and PCR) conditions and denies it outside the enclave."
+    ),
+    tokens=[*ENCLAVE_HOSTS, KEY, ALIAS, KEY_POLICY],
+)
+def enclave_data_key_attested(stack: Stack, config: Config) -> Iterator[Outcome]:
+    """Each `LaunchTemplate`/`Instance` with `enclaveOptions.enabled` true: its owner has a `data` key (by alias)
+    whose policy (`KeyPolicy` through `keyId`, else inline) allows `kms:Decrypt` under a `kms:RecipientAttestation:*`
+    condition, and every Allow of `kms:Decrypt` without one is overridden by a Deny of it conditioned on attestation.
+    """
+    data_keys: dict[str, list[Resource]] = {}
+    for key in stack.of(KEY):
+        ref = key_ref(stack, key)
+        if ref.owner and _ENCLAVE_PURPOSE in ref.purposes:
+            data_keys.setdefault(ref.owner, []).append(key)
+    judged: set[str] = set()
+    for host in stack.of(*ENCLAVE_HOSTS):
+        if as_bool(host.get("enclaveOptions", "enabled")) is not True:
+            continue
+        host_owner = owner_in_stack(stack, host)
+        keys = data_keys.get(host_owner or "", [])
+        if not keys:
+            yield Finding(
+                "enclaveOptions.enabled",
+                f"is true, but owner {shown(host_owner, identifier=True)} has no data key in the stack",
+                "the owner's data key (alias/<env>/<owner>/data) under the enclave's attestation condition",
+                "create the owner's data key with the enclave image's measurements",
+                host,
+            )
+        for key in keys:
+            if key.urn in judged:
+                continue
+            judged.add(key.urn)
+            for holder in stack.dependents(key, "keyId", KEY_POLICY) or [key]:
+                for path, problem in _attestation_gaps(holder.get("policy")):
+                    yield Finding(
+                        path,
+                        problem,
+                        "kms:Decrypt only under kms:RecipientAttestation conditions of the enclave image",
+                        "set the enclave's measurements so the key ring writes the attested data key policy",
+                        holder,
+                    )
 
 
 @resource_policy(
