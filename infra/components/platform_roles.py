@@ -340,8 +340,8 @@ def _account_keys(settings: Settings) -> list[str]:
     return [f"arn:{settings.partition}:kms:*:{settings.account_id}:key/*"]
 
 
-def _deny_other_tenant(sid: str, key: str, own_tenant: str, exempt: dict[str, str]) -> iam.Statement:
-    """Deny when the resource's (or request's) tenant tag is present and names another tenant."""
+def _deny_other_tenant(sid: str, key: str, allowed: str | list[str], exempt: dict[str, str]) -> iam.Statement:
+    """Deny when the resource's (or request's) tenant tag is present and names none of ``allowed``."""
     return {
         "Sid": sid,
         "Effect": "Deny",
@@ -349,7 +349,7 @@ def _deny_other_tenant(sid: str, key: str, own_tenant: str, exempt: dict[str, st
         "Resource": "*",
         "Condition": {
             "Null": {f"{key}/{TENANT_TAG}": "false"},
-            "StringNotEquals": {f"{key}/{TENANT_TAG}": own_tenant, **exempt},
+            "StringNotEquals": {f"{key}/{TENANT_TAG}": allowed, **exempt},
         },
     }
 
@@ -390,7 +390,10 @@ def tenant_boundary(settings: Settings) -> list[iam.Statement]:
         },
         {"Sid": "DenyIamChanges", "Effect": "Deny", "Action": list(IAM_WRITE_ACTIONS), "Resource": "*"},
         {"Sid": "DenyKeyAdministration", "Effect": "Deny", "Action": list(KMS_ADMIN_ACTIONS), "Resource": "*"},
-        _deny_other_tenant("DenyOtherTenantsResources", "aws:ResourceTag", own_tenant, other_tenant),
+        # Platform-owned shared resources (the cluster, shared subnets, the device-plugin mirror) stay
+        # reachable: GPU node and workload roles carry this boundary and must use them, and the
+        # identity policies decide how far. Only another tenant's resources are fenced off here.
+        _deny_other_tenant("DenyOtherTenantsResources", "aws:ResourceTag", [own_tenant, PLATFORM], other_tenant),
         _deny_other_tenant("DenyTaggingForOtherTenants", "aws:RequestTag", own_tenant, other_tenant),
         {
             "Sid": "DenyRetaggingTenantResources",

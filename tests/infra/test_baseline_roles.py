@@ -178,7 +178,7 @@ def test_tenant_boundary_denies_iam_changes_key_administration_and_other_tenants
         "Condition": {
             "Null": {"aws:ResourceTag/aiplatform:tenant": "false"},
             "StringNotEquals": {
-                "aws:ResourceTag/aiplatform:tenant": "${aws:PrincipalTag/aiplatform:tenant}",
+                "aws:ResourceTag/aiplatform:tenant": ["${aws:PrincipalTag/aiplatform:tenant}", "platform"],
                 "aws:PrincipalTag/aiplatform:tenant": "platform",
             },
         },
