@@ -26,6 +26,7 @@ from audit.model import (
     LAUNCH_TEMPLATE,
     S3_BUCKET,
     SECURITY_GROUP,
+    STACK,
     STACK_TAG,
     TAGGED,
     TRAIL,
@@ -50,6 +51,14 @@ class Gap:
     resource: str
     reason: str
 
+    def covers(self, resource_types: tuple[str, ...]) -> bool:
+        """Whether a check on ``resource_types`` missed resources because of this gap: the Tagging
+        API's gap covers every type that no service listing finds."""
+        return any(
+            kind in self.types or (TAGGED in self.types and kind not in _SOURCES and kind != STACK)
+            for kind in resource_types
+        )
+
 
 @dataclass
 class Inventory:
@@ -64,6 +73,13 @@ class Inventory:
     @cached_property
     def by_arn(self) -> dict[str, Resource]:
         return {resource.arn: resource for resource in self.tagged}
+
+    def of_type(self, resource_type: str) -> list[Resource]:
+        """The resources of a type: from its service's listing where there is one (nothing when that
+        listing failed: a gap says so), else those the Tagging API returned."""
+        if resource_type in _SOURCES:
+            return self.by_type.get(resource_type, [])
+        return [resource for resource in self.tagged if resource.type == resource_type]
 
 
 def source(resource_type: str) -> Callable[[Source], Source]:

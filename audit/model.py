@@ -32,6 +32,7 @@ INSTANCE = "ec2:instance"
 SECURITY_GROUP = "ec2:security-group"
 VPC = "ec2:vpc"
 TRAIL = "cloudtrail:trail"
+LOG_GROUP = "logs:log-group"
 # Every resource that carries the stack's tag, whatever its type (tag and expiry checks).
 TAGGED = "*"
 # The stack as a whole (checks over several resources, such as one budget per tenant).

@@ -61,7 +61,7 @@ def _targets(ctx: AuditContext, check: Check, stack: Resource) -> Iterable[Resou
         elif resource_type == TAGGED:
             yield from ctx.inventory.tagged
         else:
-            yield from ctx.inventory.by_type.get(resource_type, [])
+            yield from ctx.inventory.of_type(resource_type)
 
 
 def run_audit(
@@ -110,7 +110,7 @@ def run_audit(
         findings += [
             _finding(check, gap.resource, "not-evaluated", f"resources not listed: {gap.reason}")
             for check in selected
-            if set(check.resource_types) & set(gap.types)
+            if gap.covers(check.resource_types)
         ]
     return Report(
         stack=stack,

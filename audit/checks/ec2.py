@@ -28,6 +28,7 @@ class NodeConfiguration:
     interfaces: Sequence[Mapping[str, Any]]
     block_devices: Sequence[Mapping[str, Any]]
     public_ip: str | None = None
+    key_name: str | None = None
 
 
 def node_configurations(ctx: AuditContext, resource: Resource) -> list[NodeConfiguration]:
@@ -40,6 +41,7 @@ def node_configurations(ctx: AuditContext, resource: Resource) -> list[NodeConfi
                 data.get("NetworkInterfaces", []),
                 data.get("BlockDeviceMappings", []),
                 data.get("PublicIpAddress"),
+                data.get("KeyName"),
             )
         ]
     roles: dict[str, list[str]] = {}
@@ -62,6 +64,7 @@ def node_configurations(ctx: AuditContext, resource: Resource) -> list[NodeConfi
                 data.get("MetadataOptions", {}),
                 data.get("NetworkInterfaces", []),
                 data.get("BlockDeviceMappings", []),
+                key_name=data.get("KeyName"),
             )
         )
     return configurations
@@ -149,6 +152,22 @@ def no_public_ip(ctx: AuditContext, resource: Resource) -> Outcome:
         if any(interface.get("AssociatePublicIpAddress") for interface in configuration.interfaces):
             problems.append(f"{configuration.label} associates a public IP address")
     return problems
+
+
+@check(
+    "no-ssh-key",
+    title="Nodes carry no SSH key pair (access is through SSM)",
+    controls=("NODE-4",),
+    severity="medium",
+    resource_types=(LAUNCH_TEMPLATE, INSTANCE),
+    remediation="Remove KeyName from the launch template (a new default version); reach nodes through SSM.",
+)
+def no_ssh_key(ctx: AuditContext, resource: Resource) -> Outcome:
+    return [
+        f"{configuration.label} has the key pair {configuration.key_name}"
+        for configuration in node_configurations(ctx, resource)
+        if configuration.key_name
+    ]
 
 
 def _open_ranges(permissions: Sequence[Mapping[str, Any]]) -> list[str]:

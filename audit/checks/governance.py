@@ -10,9 +10,11 @@ from typing import Any
 from aiplatform_standards import platform
 
 from audit.context import AuditContext
+from audit.identity import key_problems, resource_owner
 from audit.model import (
     ENVIRONMENT_TAG,
     EXPIRES_TAG,
+    LOG_GROUP,
     STACK,
     TAGGED,
     TENANT_TAG,
@@ -114,6 +116,25 @@ def tenant_budget(ctx: AuditContext, stack: Resource) -> Outcome:
                     )
                 )
     return problems
+
+
+@check(
+    "log-group-encrypted-retained",
+    title="Log groups are encrypted with the owner's logs key and expire",
+    controls=("AUD-3", "KMS-5"),
+    severity="medium",
+    resource_types=(LOG_GROUP,),
+    remediation="Set the log group's kmsKeyId to the owner's alias/<env>/<owner>/logs key and a retentionInDays.",
+)
+def log_group_encrypted_retained(ctx: AuditContext, group: Resource) -> Outcome:
+    name = group.arn.split(":log-group:", 1)[1].removesuffix(":*")
+    described = ctx.api.items("logs", "DescribeLogGroups", "logGroups", logGroupNamePrefix=name)
+    found = next((item for item in described if item.get("logGroupName") == name), None)
+    if found is None:
+        # Tagged yet gone: the Tagging API lags deletions by a while.
+        return None
+    problems = [] if found.get("retentionInDays") else ["no retention is set: the logs never expire"]
+    return problems + key_problems(ctx, found.get("kmsKeyId"), resource_owner(group), "logs")
 
 
 @check(

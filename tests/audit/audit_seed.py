@@ -35,7 +35,7 @@ FUTURE = "2026-12-31"
 CLASSIFICATION = {"fraud": "internal", "vision-ml": "confidential", PLATFORM: "confidential"}
 TIER = {"fraud": "shared", "vision-ml": "dedicated-pool", PLATFORM: "platform"}
 PLATFORM_KEYS = ("cluster-secrets", "volumes", "logs")
-TENANT_KEYS = ("registry", "models")
+TENANT_KEYS = ("registry", "models", "logs")
 PULL, PUSH = list(PULL_ACTIONS), list(PUSH_ACTIONS)
 LIFECYCLE = {
     "rules": [
@@ -176,15 +176,17 @@ def key_policy(owner: str, purpose: str, trail_arn: str) -> str:
             )
         )
     if purpose == "logs":
-        statements += [
+        prefix = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aiplatform/{ENVIRONMENT}/{owner}/*"
+        statements.append(
             statement(
                 "CloudWatchLogsForOwnerLogGroups",
                 {"Service": f"logs.{REGION}.amazonaws.com"},
                 ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"],
-                Condition={
-                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"}
-                },
-            ),
+                Condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": prefix}},
+            )
+        )
+    if purpose == "logs" and owner == PLATFORM:
+        statements += [
             statement(
                 "CloudTrailEncryptsAuditLogs",
                 {"Service": "cloudtrail.amazonaws.com"},
@@ -515,15 +517,11 @@ class Seeder:
             ],
         )
         group = f"/aiplatform/{ENVIRONMENT}/{tenant}/experiment"
-        self.env.client("logs").create_log_group(
-            logGroupName=group, tags=tags(tenant, **{"aiplatform:expires-at": FUTURE})
-        )
-        self.env.log_groups[tenant] = group
+        self.log_group(tenant, group, **{"aiplatform:expires-at": FUTURE})
 
     def trail(self) -> None:
-        logs = self.env.client("logs")
         group = f"/aiplatform/{ENVIRONMENT}/platform/trail"
-        logs.create_log_group(logGroupName=group, tags=tags(PLATFORM))
+        self.log_group(PLATFORM, group)
         cloudtrail = self.env.client("cloudtrail")
         self.env.trail = cloudtrail.create_trail(
             Name=self.trail_arn.rsplit("/", 1)[-1],
@@ -537,7 +535,14 @@ class Seeder:
             TagsList=tag_list(tags(PLATFORM)),
         )["TrailARN"]
         cloudtrail.start_logging(Name=self.env.trail)
-        self.env.log_groups[PLATFORM] = group
+
+    def log_group(self, owner: str, name: str, **extra_tags: str) -> None:
+        logs = self.env.client("logs")
+        logs.create_log_group(
+            logGroupName=name, kmsKeyId=self.env.keys[(owner, "logs")], tags=tags(owner, **extra_tags)
+        )
+        logs.put_retention_policy(logGroupName=name, retentionInDays=90)
+        self.env.log_groups[owner] = name
 
 
 def seed(endpoint_url: str, extras: EksExtras, tenants: tuple[str, ...] = TENANTS) -> Environment:

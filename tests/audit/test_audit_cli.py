@@ -149,7 +149,7 @@ def test_text_report_and_exit_code_for_not_evaluated(
     deny(audit_session.events, "cloudtrail", "GetTrailStatus")
     assert run(audit_session, emulator) == 2
     out = capsys.readouterr().out
-    assert out.startswith(f"audit of stack {STACK} in {REGION} (account 123456789012): 25 resources")
+    assert out.startswith(f"audit of stack {STACK} in {REGION} (account 123456789012): 27 resources")
     assert "NOT EVALUATED [high] cloudtrail-configuration (AUD-1)" in out
     assert f"resource: {env.trail}" in out
     assert "access denied on cloudtrail:GetTrailStatus" in out

@@ -366,7 +366,7 @@ def flow_log_deleted(env: Environment) -> Expected:
 # --- governance ----------------------------------------------------------------------------------
 
 
-@drift("governance", "node-volumes-encrypted", "no-public-ip")
+@drift("governance", "node-volumes-encrypted", "no-public-ip", "no-ssh-key")
 def launch_template_version_unencrypted_and_public(env: Environment) -> Expected:
     env.client("ec2").create_launch_template_version(
         LaunchTemplateId=env.launch_template,
@@ -375,12 +375,14 @@ def launch_template_version_unencrypted_and_public(env: Environment) -> Expected
             "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 1},
             "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"Encrypted": False, "VolumeSize": 50}}],
             "NetworkInterfaces": [{"DeviceIndex": 0, "AssociatePublicIpAddress": True}],
+            "KeyName": "someones-laptop",
         },
     )
     template = env.arns["launch-template"]
     return {
         ("node-volumes-encrypted", template): "version 2 (latest): /dev/xvda is not encrypted",
         ("no-public-ip", template): "version 2 (latest) associates a public IP",
+        ("no-ssh-key", template): "version 2 (latest) has the key pair someones-laptop",
     }
 
 
@@ -403,6 +405,14 @@ def budgets_deleted_or_silenced(env: Environment) -> Expected:
         ("tenant-budget", stack_urn("platform-dev")): "tenant vision-ml (dev) has no COST budget",
         ("tenant-budget", f"arn:aws:budgets::{ACCOUNT}:budget/{name}"): "no notification",
     }
+
+
+@drift("governance", "log-group-encrypted-retained")
+def trail_log_group_kept_forever(env: Environment) -> Expected:
+    group = env.log_groups[PLATFORM]
+    env.client("logs").delete_retention_policy(logGroupName=group)
+    arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"
+    return {("log-group-encrypted-retained", arn): "no retention is set"}
 
 
 @drift("governance", "expired-experiment")
@@ -464,8 +474,8 @@ def test_compliant_stack_has_no_findings(env: Environment, audit: Any) -> None:
     report = audit()
     assert report.findings == ()
     assert report.exit_code == 0
-    # 20 resources of audited types, and the subnet, flow log and 3 log groups only the Tagging API finds.
-    assert report.resources == 25
+    # 22 resources of audited types, and the subnet, flow log and 3 log groups only the Tagging API finds.
+    assert report.resources == 27
     assert report.checked > 100
     # ~190 tags are more than one page of the Tagging API (100 tags a page): discovery paginates.
     assert report.api_calls[("resourcegroupstaggingapi", "GetResources")] > 1

@@ -108,10 +108,12 @@ def test_without_the_tagging_api_the_service_listings_still_find_the_stack(
     deny(audit_session.events, "resource-groups-tagging-api", "GetResources")
     report = audit()
     # Keys and buckets are found by their own listings (their tags read one by one); the subnet,
-    # flow log and log groups only the Tagging API finds: the tag and expiry checks say so.
-    generic = {check.id for check in checks() if "*" in check.resource_types and not check.needs_state}
+    # flow log and log groups only the Tagging API finds: the tag, expiry and log group checks say so.
+    generic = {
+        check.id for check in checks() if {"*", "logs:log-group"} & set(check.resource_types) and not check.needs_state
+    }
     assert finding_set(report) == {("not-evaluated", check, f"arn:aws:tag:us-east-1:{ACCOUNT}:*") for check in generic}
-    assert report.resources == 20
+    assert report.resources == 22
     assert report.api_calls[("kms", "ListResourceTags")] == len(env.keys)
     assert report.api_calls[("s3", "GetBucketTagging")] == len(env.buckets)
 
