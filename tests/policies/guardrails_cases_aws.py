@@ -224,6 +224,14 @@ _SSE_OK = {
     "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": KEY_ARN},
     "bucket_key_enabled": True,
 }
+_SSE_S3 = {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}
+
+
+def _name(owner: str, purpose: str) -> str:
+    return f"aip-dev-{owner}-{purpose}-{ACCOUNT}-us-east-1"
+
+
+_ACCESS_LOGS = _name("platform", "access-logs")
 
 
 @case("s3-sse-kms")
@@ -243,6 +251,35 @@ def _sse() -> None:
         server_side_encryption_configuration={
             "rule": {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}
         },
+    )
+    # The platform's server access log target: SSE-S3 is the only default encryption S3 log delivery supports.
+    aws.s3.BucketServerSideEncryptionConfiguration("ok-log-target-by-name", bucket=_ACCESS_LOGS, rules=[_SSE_S3])
+    aws.s3.Bucket(
+        "ok-inline-log-target",
+        bucket=_ACCESS_LOGS,
+        tags=PLATFORM,
+        server_side_encryption_configuration={"rule": _SSE_S3},
+    )
+    # The same purpose never exempts a tenant's bucket, nor another purpose a platform bucket.
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        "bad-tenant-access-logs", bucket=_name("search", "access-logs"), rules=[_SSE_S3]
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        "bad-platform-models", bucket=_name("platform", "models"), rules=[_SSE_S3]
+    )
+    aws.s3.Bucket(
+        "bad-inline-tenant-access-logs",
+        bucket=_name("search", "access-logs"),
+        tags=tags(),
+        server_side_encryption_configuration={"rule": _SSE_S3},
+    )
+    # A bucket id is unknown in a first preview: s3-bucket-encrypted judges SSE-S3 through the join instead.
+    unknown = aws.s3.Bucket("logs-or-models", bucket=_name("search", "models"), tags=tags())
+    aws.s3.BucketServerSideEncryptionConfiguration("unknown-ok-sse-s3", bucket=unknown.id, rules=[_SSE_S3])
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        "unknown-bad-kms-without-key",
+        bucket=unknown.id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}, "bucket_key_enabled": True}],
     )
 
 
@@ -317,12 +354,68 @@ def _principals_owner() -> None:
     aws.kms.Grant("bad-grant", key_id=search_key.key_id, grantee_principal=other_role.arn, operations=["Decrypt"])
 
 
+def _sse_s3(name: str, bucket: aws.s3.Bucket) -> None:
+    aws.s3.BucketServerSideEncryptionConfiguration(name, bucket=bucket.id, rules=[_SSE_S3])
+
+
+def _logs_to(name: str, source: aws.s3.Bucket, target: aws.s3.Bucket | str) -> None:
+    target_bucket = target if isinstance(target, str) else target.bucket
+    aws.s3.BucketLogging(name, bucket=source.id, target_bucket=target_bucket, target_prefix=f"{name}/")
+
+
 @case("s3-bucket-encrypted")
 def _bucket_encrypted() -> None:
     key = _key("key", "search", "models")
-    _sse_with("sse", _bucket("ok-bucket"), key)
+    models = _bucket("ok-bucket")
+    _sse_with("sse", models, key)
     aws.s3.Bucket("ok-inline", server_side_encryption_configuration={"rule": _SSE_OK})
     _bucket("bad-bucket", purpose="data")
+    # Server access log targets are judged by s3-log-target-sse-s3, with SSE-S3 or no configuration at all.
+    logs = _bucket("ok-log-target", "platform", "access-logs")
+    _sse_s3("logs-sse", logs)
+    _logs_to("models-logging", models, logs)
+    inline_target = _bucket("absent-ok-inline-log-target", "platform", "audit-logs")
+    aws.s3.BucketV2(
+        "ok-inline-logging",
+        loggings=[{"target_bucket": inline_target.bucket, "target_prefix": "x/"}],
+        server_side_encryption_configurations=[
+            {
+                "rules": [
+                    {
+                        "apply_server_side_encryption_by_defaults": [
+                            {"sse_algorithm": "aws:kms", "kms_master_key_id": KEY_ARN}
+                        ],
+                        "bucket_key_enabled": True,
+                    }
+                ]
+            }
+        ],
+    )
+    # SSE-S3 joined to a model bucket (its id unknown in a first preview): s3-sse-kms cannot tell, this policy can.
+    _sse_s3("models-sse-s3", _bucket("bad-models-sse-s3"))
+    # A data bucket that receives logs (here its own) still needs SSE-KMS.
+    data = _bucket("bad-self-logging-data", purpose="data")
+    _sse_s3("data-sse-s3", data)
+    _logs_to("data-logging", data, data)
+
+
+@case("s3-log-target-sse-s3")
+def _log_target() -> None:
+    key = _key("key", "search", "models")
+    models = _bucket("ok-models")
+    _sse_with("models-sse", models, key)
+    logs = _bucket("ok-log-target", "platform", "access-logs")
+    _sse_s3("logs-sse", logs)
+    _logs_to("models-logging", models, logs)
+    # Joined by literal name, and with no configuration at all: the AWS default, SSE-S3.
+    _bucket("absent-ok-target-by-name", "platform", "audit-logs")
+    _logs_to("models-logging-by-name", models, _name("platform", "audit-logs"))
+    kms_logs = _bucket("bad-kms-log-target", "platform", "server-logs")
+    _sse_with("kms-logs-sse", kms_logs, _key("logs-key", "platform", "logs"))
+    _logs_to("kms-logging", _bucket("search-data", purpose="data"), kms_logs)
+    data = _bucket("bad-data-receives-logs", purpose="data")
+    _sse_with("data-sse", data, _key("data-key", "search", "data"))
+    _logs_to("data-logging", _bucket("search-models-2"), data)
 
 
 _MEASURED = "a" * 96

@@ -26,19 +26,23 @@ from ai_guardrails.core import (
 from ai_guardrails.documents import IDENTITY_DOCUMENT_TOKENS, Statement, identity_documents, role_name_of, statements
 from ai_guardrails.joins import (
     ALIAS,
+    ARTIFACT_PURPOSES_SCHEMA,
     BUCKETS,
     KEY,
+    LOGGING,
     ROLE,
     KeyRef,
     bucket_of,
     bucket_purpose,
     key_ref,
     keys_behind,
+    log_targets,
+    name_purpose,
     owner_in_stack,
     role_owner,
     stack_owners,
 )
-from ai_guardrails.tags import PLATFORM_OWNER
+from ai_guardrails.tags import PLATFORM_OWNER, owner
 from ai_guardrails.values import as_bool, as_number, get, is_unknown, items
 
 KMS = platform()["kms"]
@@ -474,9 +478,37 @@ def sse_rules(r: Resource) -> list[tuple[str, Any, Any, Any]]:
     return found
 
 
+_KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+_SSE_S3 = "AES256"
+_SSE_VOCABULARY = [_SSE_S3, *_KMS_ALGORITHMS]
+_LOG_TARGET_PURPOSES = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": ["access-logs"],
+    "description": (
+        "Purposes of the platform's S3 server access log target buckets (aip-<env>-platform-<purpose>-<account>-"
+        "<region>): S3 log delivery supports only SSE-S3 default encryption on its target bucket, so SSE-KMS is not "
+        "required of them. Only platform-owned buckets qualify; model and data buckets never do."
+    ),
+}
+
+
+def _platform_log_target(r: Resource, purposes: list[str]) -> bool | None:
+    """Whether the bucket a resource is (or configures) is the platform's log target by name; None while unknown."""
+    name = r.get("bucket")
+    if is_unknown(name):
+        return None
+    if r.type in BUCKETS and owner(r.props, r.type) != PLATFORM_OWNER:
+        return False
+    return name_purpose(name, PLATFORM_OWNER) in purposes
+
+
 @resource_policy(
     "s3-sse-kms",
-    description="Bucket encryption uses SSE-KMS with a customer-managed key and S3 Bucket Keys.",
+    description=(
+        "Bucket encryption uses SSE-KMS with a customer-managed key and S3 Bucket Keys (server access log targets "
+        "excepted)."
+    ),
     controls=["KMS-9"],
     severity=HIGH,
     remediation=(
@@ -484,21 +516,35 @@ def sse_rules(r: Resource) -> list[tuple[str, Any, Any, Any]]:
         "kmsMasterKeyId: <owner's key>}, bucketKeyEnabled: True}]."
     ),
     tokens=[*SSE, *BUCKETS],
+    config={"logTargetPurposes": _LOG_TARGET_PURPOSES},
 )
 def s3_sse_kms(r: Resource, config: Config) -> Iterator[Outcome]:
     """Every SSE rule (standalone, V2 alias, or inline on the bucket): `sseAlgorithm` `aws:kms`, `kmsMasterKeyId` set,
-    `bucketKeyEnabled` true.
+    `bucketKeyEnabled` true; not applicable to the platform's log target (`aip-<env>-platform-<purpose>-…` with a
+    purpose on `logTargetPurposes`); an `AES256` rule whose `bucket` is unknown in this preview is judged by
+    s3-bucket-encrypted, which joins it to its bucket.
+
+    Server access log targets are out of scope: the Amazon S3 User Guide ("Enabling Amazon S3 server access logging",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html) supports default
+    encryption on a log target bucket only with SSE-S3 (AES256), not with SSE-KMS; KMS-9 concerns model and data
+    buckets. Recognised here by name and owner tag; in the stack, by the BucketLogging that targets the bucket
+    (s3-bucket-encrypted, s3-log-target-sse-s3).
     """
+    log_target = _platform_log_target(r, config["logTargetPurposes"])
+    if log_target:
+        return
     rules = sse_rules(r)
     if r.type in SSE and not rules:
         yield Finding("rules", "is empty", "one SSE-KMS rule", "add an SSE-KMS rule")
     for path, algorithm, key, bucket_key in rules:
+        if log_target is None and algorithm == _SSE_S3:
+            continue
         if is_unknown(algorithm):
             yield Undecided(f"{path}.sseAlgorithm")
-        elif algorithm not in ("aws:kms", "aws:kms:dsse"):
+        elif algorithm not in _KMS_ALGORITHMS:
             yield Finding(
                 f"{path}.sseAlgorithm",
-                f"is {shown(algorithm, ['AES256', 'aws:kms', 'aws:kms:dsse'])}",
+                f"is {shown(algorithm, _SSE_VOCABULARY)}",
                 "'aws:kms'",
                 "use SSE-KMS",
             )
@@ -727,26 +773,108 @@ def kms_key_principals_owner(stack: Stack, config: Config) -> Iterator[Outcome]:
                     )
 
 
+def _bucket_rules(stack: Stack) -> dict[str, list[tuple[str, Any, Any, Any]]]:
+    """Every bucket's SSE rules: inline, and those of the standalone configurations joined to it through `bucket`."""
+    found = {bucket.urn: sse_rules(bucket) for bucket in stack.of(*BUCKETS)}
+    for sse in stack.of(*SSE):
+        bucket = bucket_of(stack, sse)
+        if bucket is not None:
+            found[bucket.urn].extend(sse_rules(sse))
+    return found
+
+
+def _artifact_bucket(bucket: Resource, purposes: list[str]) -> bool:
+    return bucket_purpose(bucket) in purposes
+
+
 @stack_policy(
     "s3-bucket-encrypted",
-    description="Every bucket has an SSE-KMS configuration.",
+    description="Every bucket but a server access log target has an SSE-KMS configuration.",
     controls=["KMS-9"],
     severity=HIGH,
     remediation="Add an aws.s3.BucketServerSideEncryptionConfiguration for the bucket with the owner's key.",
-    tokens=[*BUCKETS, *SSE],
+    tokens=[*BUCKETS, *SSE, *LOGGING],
+    config={"artifactPurposes": ARTIFACT_PURPOSES_SCHEMA},
 )
 def s3_bucket_encrypted(stack: Stack, config: Config) -> Iterator[Outcome]:
-    """Each `Bucket`/`BucketV2` has SSE rules inline or a standalone SSE configuration (joined through `bucket`) with
-    `aws:kms`.
+    """Each `Bucket`/`BucketV2` has SSE rules inline or in a standalone SSE configuration (joined through `bucket`), all
+    with a known `sseAlgorithm` `aws:kms` (absent = SSE-S3); not applicable to server access log targets (the
+    `targetBucket` of a `BucketLogging` or of inline logging, through property dependencies or by name) unless the
+    target's purpose is on `artifactPurposes`.
+
+    AWS supports only SSE-S3 default encryption on a server access log target bucket (Amazon S3 User Guide, "Enabling
+    Amazon S3 server access logging", https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html);
+    s3-log-target-sse-s3 judges those buckets instead. A model or data bucket never escapes KMS-9 by receiving logs.
     """
-    configured = {id(bucket) for sse in stack.of(*SSE) if (bucket := bucket_of(stack, sse)) is not None}
+    targets = log_targets(stack)
+    rules_of = _bucket_rules(stack)
     for bucket in stack.of(*BUCKETS):
-        if id(bucket) in configured or sse_rules(bucket):
+        if bucket.urn in targets and not _artifact_bucket(bucket, config["artifactPurposes"]):
             continue
-        yield Finding(
-            "(server-side encryption)",
-            "has no SSE-KMS configuration (AWS default: SSE-S3)",
-            "an SSE-KMS configuration with the owner's key",
-            "add a BucketServerSideEncryptionConfiguration",
-            bucket,
-        )
+        rules = rules_of[bucket.urn]
+        if not rules:
+            yield Finding(
+                "(server-side encryption)",
+                "has no SSE-KMS configuration (AWS default: SSE-S3)",
+                "an SSE-KMS configuration with the owner's key",
+                "add a BucketServerSideEncryptionConfiguration",
+                bucket,
+            )
+            continue
+        weak = [a for _, a, _, _ in rules if not is_unknown(a) and a not in _KMS_ALGORITHMS]
+        if weak:
+            yield Finding(
+                "(server-side encryption).sseAlgorithm",
+                f"is {shown(weak[0], _SSE_VOCABULARY)}",
+                "'aws:kms' with the owner's key",
+                "encrypt the bucket with SSE-KMS",
+                bucket,
+            )
+
+
+@stack_policy(
+    "s3-log-target-sse-s3",
+    description="Server access log target buckets use SSE-S3, the only default encryption S3 log delivery supports.",
+    controls=["REG-10"],
+    severity=MEDIUM,
+    remediation=(
+        "Encrypt the log target with rules=[{applyServerSideEncryptionByDefault: {sseAlgorithm: 'AES256'}}] (or "
+        "leave the AWS default); deliver the logs of model and data buckets to the platform log bucket, never to "
+        "one of them."
+    ),
+    tokens=[*BUCKETS, *SSE, *LOGGING],
+    config={"artifactPurposes": ARTIFACT_PURPOSES_SCHEMA},
+)
+def s3_log_target_sse_s3(stack: Stack, config: Config) -> Iterator[Outcome]:
+    """Each bucket named as `targetBucket` by a `BucketLogging`/`BucketLoggingV2` or by inline logging (through
+    property dependencies or by name): no SSE rule with `aws:kms`/`aws:kms:dsse` (absent = SSE-S3), and its purpose is
+    not on `artifactPurposes`.
+
+    The Amazon S3 User Guide ("Enabling Amazon S3 server access logging",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html) supports default
+    encryption on a log target bucket only with SSE-S3 (AES256); with SSE-KMS default encryption, log delivery is
+    unsupported and the access logs REG-10 requires may never arrive.
+    """
+    targets = log_targets(stack)
+    rules = _bucket_rules(stack)
+    for bucket in stack.of(*BUCKETS):
+        if bucket.urn not in targets:
+            continue
+        if _artifact_bucket(bucket, config["artifactPurposes"]):
+            yield Finding(
+                "bucket",
+                "receives server access logs but holds models or data",
+                "logs delivered to the platform log bucket",
+                "set the source buckets' targetBucket to the platform log bucket",
+                bucket,
+            )
+            continue
+        kms = next((algorithm for _, algorithm, _, _ in rules[bucket.urn] if algorithm in _KMS_ALGORITHMS), None)
+        if kms is not None:
+            yield Finding(
+                "(server-side encryption).sseAlgorithm",
+                f"is {shown(kms, _SSE_VOCABULARY)} on a server access log target",
+                f"'{_SSE_S3}' (SSE-S3)",
+                "encrypt the log target with SSE-S3; S3 log delivery does not support SSE-KMS default encryption",
+                bucket,
+            )

@@ -15,13 +15,23 @@ from aiplatform_standards import platform
 
 from ai_guardrails.core import Resource, Stack
 from ai_guardrails.tags import owner
+from ai_guardrails.values import get, items
 
 KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"
 ROLE = "aws:iam/role:Role"
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
 REPOSITORY = "aws:ecr/repository:Repository"
 VPC = "aws:ec2/vpc:Vpc"
+
+# Bucket purposes that hold models or data (KMS-9, REG-10, REG-11), shared by the policies that scope on them.
+ARTIFACT_PURPOSES_SCHEMA = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": ["models", "data"],
+    "description": "Bucket purposes (aip-<env>-<owner>-<purpose>-...) that hold models or data.",
+}
 
 _ALIAS = re.compile(r"alias/(?P<env>[a-z0-9-]+)/(?P<owner>[a-z0-9-]+)/(?P<purpose>[a-z0-9-]+)$")
 _PREFIX = platform()["name_prefix"]
@@ -92,10 +102,10 @@ def bucket_of(stack: Stack, resource: Resource) -> Resource | None:
     return None
 
 
-def bucket_purpose(bucket: Resource) -> str | None:
-    """The purpose in ``aip-<env>-<owner>-<purpose>-<account>-<region>`` (None if not derivable)."""
-    name = bucket.get("bucket")
-    bucket_owner = owner(bucket.props, bucket.type)
+def name_purpose(name: Any, bucket_owner: str | None) -> str | None:
+    """The purpose in a bucket name ``aip-<env>-<owner>-<purpose>-<account>-<region>`` of this owner (None if the
+    name does not follow the rule for that owner).
+    """
     if not isinstance(name, str) or not bucket_owner or not _BUCKET_SUFFIX.search(name):
         return None
     core = _BUCKET_SUFFIX.sub("", name)
@@ -106,6 +116,30 @@ def bucket_purpose(bucket: Resource) -> str | None:
     if len(rest) != 2 or not rest[1].startswith(f"{bucket_owner}-"):
         return None
     return rest[1][len(bucket_owner) + 1 :] or None
+
+
+def bucket_purpose(bucket: Resource) -> str | None:
+    """The purpose in ``aip-<env>-<owner>-<purpose>-<account>-<region>``, the owner from the bucket's tenant tag."""
+    return name_purpose(bucket.get("bucket"), owner(bucket.props, bucket.type))
+
+
+def log_targets(stack: Stack) -> set[str]:
+    """URNs of the buckets that receive S3 server access logs: the ``targetBucket`` of a ``BucketLogging`` (or its V2
+    alias) or of a bucket's inline ``logging``/``loggings``, through property dependencies or by literal name.
+    """
+    by_name = {name: bucket.urn for bucket in stack.of(*BUCKETS) if isinstance(name := bucket.get("bucket"), str)}
+    named: list[tuple[Resource, str, Any]] = [
+        (logging, "targetBucket", logging.get("targetBucket")) for logging in stack.of(*LOGGING)
+    ]
+    for bucket in stack.of(*BUCKETS):
+        named.append((bucket, "logging", bucket.get("logging", "targetBucket")))
+        named.extend((bucket, "loggings", get(entry, "targetBucket")) for entry in items(bucket.get("loggings")))
+    found: set[str] = set()
+    for resource, prop, target in named:
+        found.update(source.urn for source in stack.sources(resource, prop, *BUCKETS))
+        if isinstance(target, str) and target in by_name:
+            found.add(by_name[target])
+    return found
 
 
 def owner_in_stack(stack: Stack, resource: Resource) -> str | None:

@@ -22,7 +22,17 @@ from ai_guardrails.core import (
 )
 from ai_guardrails.documents import role_name_of, statements
 from ai_guardrails.encryption import _is_aws_managed_key
-from ai_guardrails.joins import BUCKETS, REPOSITORY, bucket_of, bucket_purpose, owner_in_stack, role_owner, stack_owners
+from ai_guardrails.joins import (
+    ARTIFACT_PURPOSES_SCHEMA,
+    BUCKETS,
+    LOGGING,
+    REPOSITORY,
+    bucket_of,
+    bucket_purpose,
+    owner_in_stack,
+    role_owner,
+    stack_owners,
+)
 from ai_guardrails.tags import PLATFORM_OWNER
 from ai_guardrails.values import as_bool, get, is_unknown, items
 
@@ -36,7 +46,6 @@ BUCKET_PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 BUCKET_ACLS = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
 VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
-LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 
 _PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
@@ -49,12 +58,7 @@ _PUSH_ACTIONS = (
     "ecr:DeleteRepository",
     "ecr:SetRepositoryPolicy",
 )
-_ARTIFACT_PURPOSES = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": ["models", "data"],
-    "description": "Bucket purposes (aip-<env>-<owner>-<purpose>-...) that hold models or data.",
-}
+_ARTIFACT_PURPOSES = ARTIFACT_PURPOSES_SCHEMA
 
 
 @resource_policy(
