@@ -104,11 +104,6 @@ def one(preview: Preview, token: str) -> Any:
 # Mandatory violations that only a change to the ai-guardrails pack removes (the baseline is right and
 # the pack's allowlists predate it); each names the change. When the pack changes, its entry must go.
 PENDING_PACK_CHANGES = {
-    ("iam-no-wildcard-admin", "baseline-roles-tenant-boundary"): (
-        "a permissions boundary grants nothing: exempt policies used only as permissionsBoundary from the "
-        "no-NotAction rule (AWS's documented way to write a ceiling with denies)"
-    ),
-    ("iam-no-wildcard-admin", "baseline-roles-platform-boundary"): "the same exemption for the platform boundary",
     ("iam-no-admin-managed-policies", "baseline-roles-deployer-power-user"): (
         "the deployer runs pulumi up for every platform stack: PowerUserAccess (no IAM) plus IAM scoped to the "
         "platform stacks' names; add 'aip-*-platform-deployer' to adminRoleNames for PowerUserAccess only"

@@ -1223,6 +1223,83 @@ def _wildcards() -> None:
     aws.iam.UserPolicy(
         "bad-not-action", user="u", policy=doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})
     )
+    aws.iam.Policy(
+        "bad-managed-not-action",
+        name="aip-dev-search-ops",
+        policy=doc({"Effect": "Allow", "NotAction": ["iam:*", "kms:*"], "Resource": "*"}),
+    )
+    # Managed policies reviewed as permissions boundaries cap with NotAction or '*', and stop what a boundary must.
+    aws.iam.Policy(
+        "ok-tenant-boundary",
+        name="aip-dev-tenant-boundary",
+        policy=doc({"Effect": "Allow", "NotAction": ["iam:*", "kms:*", "organizations:*"], "Resource": "*"}),
+    )
+    aws.iam.Policy(
+        "ok-boundary-with-denies",
+        name="aip-dev-platform-boundary",
+        policy=doc(
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": _BOUNDARY_MUST_DENY, "Resource": "*"},
+        ),
+    )
+    aws.iam.Policy(
+        "bad-boundary-lifts-itself",
+        name="aip-prod-tenant-boundary",
+        policy=doc({"Effect": "Allow", "NotAction": ["kms:*", "organizations:*"], "Resource": "*"}),
+    )
+    aws.iam.Policy(
+        "bad-boundary-conditional-deny",
+        name="aip-prod-platform-boundary",
+        policy=doc(
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": _BOUNDARY_MUST_DENY,
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}},
+            },
+        ),
+    )
+    source = aws.iam.Policy("source", name="aip-dev-search-reader", policy=doc())
+    aws.iam.Policy(
+        "unknown-ok-boundary",
+        name="aip-stage-tenant-boundary",
+        policy=source.arn.apply(lambda arn: doc({"Effect": "Allow", "NotAction": "kms:*", "Resource": arn})),
+    )
+
+
+_BOUNDARY_MUST_DENY = [
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:CreateUser",
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "organizations:LeaveOrganization",
+]
+
+
+@case("iam-boundary-not-granted")
+def _boundary_not_granted() -> None:
+    ceiling = {"Effect": "Allow", "NotAction": ["iam:*", "kms:*"], "Resource": "*"}
+    boundary = aws.iam.Policy("tenant-boundary", name="aip-dev-tenant-boundary", policy=doc(ceiling))
+    reader = aws.iam.Policy(
+        "reader",
+        name="aip-dev-search-reader",
+        policy=doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}),
+    )
+    role = aws.iam.Role("ok-bounded-role", assume_role_policy=doc(), permissions_boundary=boundary.arn, tags=tags())
+    aws.iam.Role("absent-ok-role", assume_role_policy=doc(), tags=tags())
+    aws.iam.RolePolicyAttachment("ok-identity-attachment", role=role.name, policy_arn=reader.arn)
+    aws.iam.RolePolicyAttachment("bad-attached-boundary", role=role.name, policy_arn=boundary.arn)
+    aws.iam.Role("bad-managed-boundary", assume_role_policy=doc(), managed_policy_arns=[boundary.arn], tags=tags())
+    aws.iam.UserPolicyAttachment(
+        "bad-boundary-by-arn",
+        user="u",
+        policy_arn=f"arn:aws:iam::{ACCOUNT}:policy/aip-baseline/aip-dev-tenant-boundary",
+    )
+    # Not on the reviewed list, but a role takes its boundary from it: a boundary all the same.
+    cap = aws.iam.Policy("search-cap", name="aip-dev-search-cap", policy=doc(ceiling))
+    aws.iam.Role("capped", assume_role_policy=doc(), permissions_boundary=cap.arn, tags=tags())
+    aws.iam.PolicyAttachment("bad-attached-cap", roles=["aip-dev-search-workload"], policy_arn=cap.arn)
 
 
 _ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"

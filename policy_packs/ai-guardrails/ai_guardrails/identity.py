@@ -18,7 +18,15 @@ from ai_guardrails.core import (
     shown,
     stack_policy,
 )
-from ai_guardrails.documents import IDENTITY_DOCUMENT_TOKENS, ROLE, identity_documents, role_name_of, statements
+from ai_guardrails.documents import (
+    IAM_POLICY,
+    IDENTITY_DOCUMENT_TOKENS,
+    ROLE,
+    Statement,
+    identity_documents,
+    role_name_of,
+    statements,
+)
 from ai_guardrails.joins import KEY, REPOSITORY, owner_in_stack
 from ai_guardrails.kube import (
     ALLOWLIST_SCHEMA,
@@ -47,6 +55,33 @@ _ADMIN_ROLES = {
     "description": "Role names (fnmatch) that may hold administrator access.",
 }
 _RBAC_CONFIG = {"systemNamespaces": SYSTEM_NAMESPACES_SCHEMA, "systemAllowlist": ALLOWLIST_SCHEMA}
+USER = "aws:iam/user:User"
+_BOUNDARY_NAMES = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": ["aip-*-tenant-boundary", "aip-*-platform-boundary"],
+    "description": (
+        "Names (fnmatch) of the managed policies reviewed as permissions boundaries: the account baseline's tenant "
+        "and platform boundaries. A boundary grants nothing, it caps what identity policies grant, so it may Allow "
+        "with NotAction or '*'; iam-boundary-not-granted checks that nothing attaches one as an identity policy."
+    ),
+}
+_BOUNDARY_MUST_DENY = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": [
+        "iam:DeleteRolePermissionsBoundary",
+        "iam:CreateUser",
+        "iam:CreateAccessKey",
+        "iam:CreateLoginProfile",
+        "organizations:LeaveOrganization",
+    ],
+    "description": (
+        "Actions every permissions boundary stops (no Allow covers them, or an unconditional Deny on every resource "
+        "does): a bounded principal never lifts its own cap, mints long-lived credentials that escape it, or takes "
+        "the account out of the organization's guardrails."
+    ),
+}
 KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 SINGLE_TENANT = "single-tenant"
@@ -107,18 +142,70 @@ def rbac_no_wildcards_or_escalation(r: Resource, config: Config) -> Iterator[Out
             )
 
 
+def is_boundary_policy(r: Resource, config: Config) -> bool:
+    """A managed policy whose name is on the reviewed list of permissions boundaries."""
+    name = r.get("name")
+    return (
+        r.type == IAM_POLICY
+        and isinstance(name, str)
+        and any(fnmatchcase(name, pattern) for pattern in config["boundaryPolicyNames"])
+    )
+
+
+def _lets_through(found: list[Statement], action: str) -> Statement | None:
+    """The Allow statement that lets ``action`` through a boundary (None when none does, or an unconditional Deny on
+    every resource stops it).
+    """
+    if any(s.denies and s.grants(action) and "*" in s.resources and not s.conditions for s in found):
+        return None
+    return next((s for s in found if s.allows and s.grants(action)), None)
+
+
+def _boundary_findings(r: Resource, config: Config) -> Iterator[Outcome]:
+    found = statements(r.get("policy"))
+    if is_unknown(found):
+        yield Undecided("policy")
+        return
+    for action in config["boundaryMustDeny"]:
+        statement = _lets_through(found, action)
+        if statement is not None:
+            yield Finding(
+                f"policy.Statement[{statement.index}]",
+                f"lets {action} through a permissions boundary",
+                f"{action} outside every Allow, or denied unconditionally on '*'",
+                f"exclude {action} from the Allow (NotAction) or add a Deny statement for it",
+            )
+
+
 @resource_policy(
     "iam-no-wildcard-admin",
-    description="Identity policies allow neither '*' on '*' nor whole-service wildcards.",
+    description=(
+        "Identity policies allow neither '*' on '*' nor whole-service wildcards; permissions boundaries still stop "
+        "what a boundary must."
+    ),
     controls=["IAM-2"],
     severity=CRITICAL,
     remediation=(
-        "List the actions the principal needs (service:Action), never '*' or 'service:*', and no Allow with NotAction."
+        "List the actions the principal needs (service:Action), never '*' or 'service:*', and no Allow with NotAction. "
+        "A managed policy used only as a permissions boundary goes on boundaryPolicyNames after review, and then "
+        "must exclude or deny every action on boundaryMustDeny."
     ),
     tokens=IDENTITY_DOCUMENT_TOKENS,
+    config={"boundaryPolicyNames": _BOUNDARY_NAMES, "boundaryMustDeny": _BOUNDARY_MUST_DENY},
 )
 def iam_no_wildcard_admin(r: Resource, config: Config) -> Iterator[Outcome]:
-    """Allow statements: no `Action` `*` or `<service>:*`; no `NotAction` (it allows everything else)."""
+    """Allow statements: no `Action` `*` or `<service>:*`; no `NotAction` (it allows everything else). Managed policies
+    named on `boundaryPolicyNames` are judged as permissions boundaries instead: an Allow with `NotAction` or `*` only
+    caps, but no Allow may let an action on `boundaryMustDeny` through unless an unconditional Deny on `*` stops it.
+
+    A permissions boundary grants nothing (IAM: the effective permissions are the intersection of the identity
+    policies and the boundary), and AWS's documented way to write a ceiling is an Allow of everything outside a few
+    services plus explicit denies. The stack policy iam-boundary-not-granted keeps such a policy from being attached
+    as an identity policy, where the same statements would grant.
+    """
+    if is_boundary_policy(r, config):
+        yield from _boundary_findings(r, config)
+        return
     for path, document in identity_documents(r.type, r.props):
         found = statements(document)
         if is_unknown(found):
@@ -143,6 +230,52 @@ def iam_no_wildcard_admin(r: Resource, config: Config) -> Iterator[Outcome]:
                     "explicit actions",
                     "list the actions needed",
                 )
+
+
+def _policy_name_of_arn(arn: object) -> str | None:
+    return arn.rsplit("/", 1)[-1] if isinstance(arn, str) and ":policy/" in arn else None
+
+
+@stack_policy(
+    "iam-boundary-not-granted",
+    description="Managed policies that serve as permissions boundaries are never attached as identity policies.",
+    controls=["IAM-2", "IAM-3"],
+    severity=CRITICAL,
+    remediation=(
+        "Use the boundary only as a role's or user's permissionsBoundary; attach a least-privilege identity policy "
+        "for what the principal needs."
+    ),
+    tokens=[IAM_POLICY, ROLE, USER, *ATTACHMENTS],
+    config={"boundaryPolicyNames": _BOUNDARY_NAMES},
+)
+def iam_boundary_not_granted(stack: Stack, config: Config) -> Iterator[Outcome]:
+    """A `Policy` is a boundary when its `name` is on `boundaryPolicyNames` or a `Role`/`User` takes its
+    `permissionsBoundary` from it (property dependency, or an ARN ending in its name); no attachment's `policyArn` and
+    no role's `managedPolicyArns` comes from (or names) a boundary.
+    """
+    policies = stack.of(IAM_POLICY)
+    boundaries = {policy.urn for policy in policies if is_boundary_policy(policy, config)}
+    for principal in stack.of(ROLE, USER):
+        boundaries.update(source.urn for source in stack.sources(principal, "permissionsBoundary", IAM_POLICY))
+        named = _policy_name_of_arn(principal.get("permissionsBoundary"))
+        boundaries.update(policy.urn for policy in policies if named is not None and policy.get("name") == named)
+    by_name = {name: policy.urn for policy in policies if isinstance(name := policy.get("name"), str)}
+    for resource in stack.of(ROLE, *ATTACHMENTS):
+        prop = "managedPolicyArns" if resource.type == ROLE else "policyArn"
+        sources = {source.urn for source in stack.sources(resource, prop, IAM_POLICY)}
+        sources.update(
+            by_name[name] for arn in items(resource.get(prop)) if (name := _policy_name_of_arn(arn)) in by_name
+        )
+        for urn in sorted(sources & boundaries):
+            boundary = stack.by_urn[urn]
+            yield Finding(
+                prop,
+                f"attaches the permissions boundary {shown(boundary.get('name'), identifier=True)} as an identity "
+                "policy, where its NotAction and '*' statements grant instead of cap",
+                "boundaries set only as permissionsBoundary",
+                "remove the attachment and attach a least-privilege identity policy",
+                resource,
+            )
 
 
 @resource_policy(
