@@ -104,10 +104,6 @@ def one(preview: Preview, token: str) -> Any:
 # Mandatory violations that only a change to the ai-guardrails pack removes (the baseline is right and
 # the pack's allowlists predate it); each names the change. When the pack changes, its entry must go.
 PENDING_PACK_CHANGES = {
-    ("iam-no-admin-managed-policies", "baseline-roles-deployer-power-user"): (
-        "the deployer runs pulumi up for every platform stack: PowerUserAccess (no IAM) plus IAM scoped to the "
-        "platform stacks' names; add 'aip-*-platform-deployer' to adminRoleNames for PowerUserAccess only"
-    ),
     ("kms-key-policy-not-public", "baseline-keys-logs"): (
         "EventBridge publishes to the KMS-encrypted security alert topic: add events.amazonaws.com to the key "
         "policy servicePrincipals (it is restricted by aws:SourceAccount)"

@@ -1303,6 +1303,7 @@ def _boundary_not_granted() -> None:
 
 
 _ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+_POWER_USER_ARN = "arn:aws:iam::aws:policy/PowerUserAccess"
 
 
 @case("iam-no-admin-managed-policies")
@@ -1313,6 +1314,10 @@ def _admin_managed() -> None:
     )
     aws.iam.RolePolicyAttachment("bad-tenant-admin", role="aip-dev-search-workload", policy_arn=_ADMIN_ARN)
     aws.iam.Role("bad-managed", name="aip-dev-search-ops", assume_role_policy=doc(), managed_policy_arns=[_ADMIN_ARN])
+    # The deployer runs pulumi up for the platform stacks: PowerUserAccess (no IAM), never AdministratorAccess.
+    aws.iam.RolePolicyAttachment("ok-deployer-power-user", role="aip-dev-platform-deployer", policy_arn=_POWER_USER_ARN)
+    aws.iam.RolePolicyAttachment("bad-deployer-admin", role="aip-dev-platform-deployer", policy_arn=_ADMIN_ARN)
+    aws.iam.RolePolicyAttachment("bad-tenant-power-user", role="aip-dev-search-workload", policy_arn=_POWER_USER_ARN)
 
 
 _BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/aip-dev-tenant-boundary"

@@ -278,18 +278,36 @@ def iam_boundary_not_granted(stack: Stack, config: Config) -> Iterator[Outcome]:
             )
 
 
+_POWER_USER = "PowerUserAccess"
+_POWER_USER_ROLES = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": ["aip-*-platform-deployer"],
+    "description": (
+        "Role names (fnmatch) that may hold PowerUserAccess, and no other administrator managed policy: the platform "
+        "deployer, which GitHub Actions of one repository's configured branches assume through OIDC to run pulumi up "
+        "for every platform stack. PowerUserAccess grants no IAM; the deployer's IAM rights are a separate inline "
+        "policy limited to the platform stacks' own role, policy and instance-profile names (roles created only with "
+        "the tenant boundary), and the platform boundary caps the whole role."
+    ),
+}
+
+
 @resource_policy(
     "iam-no-admin-managed-policies",
     description="Administrator managed policies are attached only to the platform's admin and break-glass roles.",
     controls=["IAM-2"],
     severity=CRITICAL,
-    remediation="Attach least-privilege policies; AdministratorAccess belongs only to platform-admin and break-glass.",
+    remediation=(
+        "Attach least-privilege policies; AdministratorAccess belongs only to platform-admin and break-glass, "
+        "PowerUserAccess only to the platform deployer."
+    ),
     tokens=[*ATTACHMENTS, ROLE],
-    config={"adminRoleNames": _ADMIN_ROLES},
+    config={"adminRoleNames": _ADMIN_ROLES, "powerUserRoleNames": _POWER_USER_ROLES},
 )
 def iam_no_admin_managed_policies(r: Resource, config: Config) -> Iterator[Outcome]:
     """`policyArn` (attachments) and `managedPolicyArns` (roles) name no AdministratorAccess, IAMFullAccess or
-    PowerUserAccess unless the role is on `adminRoleNames`.
+    PowerUserAccess unless the role is on `adminRoleNames` (PowerUserAccess: or on `powerUserRoleNames`).
     """
     if r.type == ROLE:
         arns = [(f"managedPolicyArns[{i}]", a) for i, a in enumerate(items(r.get("managedPolicyArns")))]
@@ -298,9 +316,13 @@ def iam_no_admin_managed_policies(r: Resource, config: Config) -> Iterator[Outco
         arns = [("policyArn", r.get("policyArn"))]
         role_names = [r.get("role")] if r.type == ATTACHMENTS[0] else strings(r.get("roles")) or [None]
     for path, arn in arns:
-        if not (isinstance(arn, str) and arn.rsplit("/", 1)[-1] in _ADMIN_MANAGED and ":aws:policy/" in arn):
+        managed = arn.rsplit("/", 1)[-1] if isinstance(arn, str) and ":aws:policy/" in arn else None
+        if managed not in _ADMIN_MANAGED:
             continue
-        if all(isinstance(n, str) and any(fnmatchcase(n, p) for p in config["adminRoleNames"]) for n in role_names):
+        allowed = list(config["adminRoleNames"])
+        if managed == _POWER_USER:
+            allowed += config["powerUserRoleNames"]
+        if all(isinstance(n, str) and any(fnmatchcase(n, p) for p in allowed) for n in role_names):
             continue
         if any(is_unknown(n) for n in role_names):
             yield Undecided("role")
@@ -308,7 +330,7 @@ def iam_no_admin_managed_policies(r: Resource, config: Config) -> Iterator[Outco
         yield Finding(
             path,
             "attaches an administrator managed policy",
-            f"only for roles matching {', '.join(config['adminRoleNames'])}",
+            f"only for roles matching {', '.join(allowed)}",
             "attach a least-privilege policy",
         )
 
