@@ -99,6 +99,19 @@ def _kms_public() -> None:
             }
         ),
     )
+    # EventBridge publishes to the KMS-encrypted alert topic: admitted only under a restricting condition.
+    events = {
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+    }
+    aws.kms.Key(
+        "ok-events-conditioned",
+        enable_key_rotation=True,
+        policy=doc({**events, "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}),
+    )
+    aws.kms.Key("bad-events-unconditioned", enable_key_rotation=True, policy=doc(events))
     aws.kms.Key(
         "bad-unconditioned-service",
         enable_key_rotation=True,

@@ -83,6 +83,8 @@ SERVICE_PRINCIPALS = [
     "sns.amazonaws.com",
     "s3.amazonaws.com",
     "logging.s3.amazonaws.com",
+    # EventBridge publishing to a KMS-encrypted alert topic (the baseline's security alerts), under aws:SourceAccount.
+    "events.amazonaws.com",
 ]
 
 
