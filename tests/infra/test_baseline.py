@@ -103,12 +103,7 @@ def one(preview: Preview, token: str) -> Any:
 
 # Mandatory violations that only a change to the ai-guardrails pack removes (the baseline is right and
 # the pack's allowlists predate it); each names the change. When the pack changes, its entry must go.
-PENDING_PACK_CHANGES = {
-    ("s3-bucket-policy-principals", "baseline-audit"): (
-        "the trail's bucket admits cloudtrail.amazonaws.com (GetBucketAcl, PutObject) under aws:SourceArn of the "
-        "trail: add cloudtrail.amazonaws.com to servicePrincipals and accept aws:SourceArn as its condition"
-    ),
-}
+PENDING_PACK_CHANGES = {}
 
 
 @pytest.mark.slow

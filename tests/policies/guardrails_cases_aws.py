@@ -613,6 +613,30 @@ def _bucket_principals() -> None:
         policy=doc({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}),
     )
     aws.s3.BucketPolicy("bad-unconditioned-logging", bucket="b", policy=doc({**logging, "Condition": {}}))
+    # CloudTrail's documented bucket policy conditions on the trail's ARN, which names the account.
+    trail = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/aip-dev-platform-audit"
+    cloudtrail = {**logging, "Principal": {"Service": "cloudtrail.amazonaws.com"}}
+    aws.s3.BucketPolicy(
+        "ok-cloudtrail-source-arn",
+        bucket="b",
+        policy=doc(_TLS, {**cloudtrail, "Condition": {"StringEquals": {"aws:SourceArn": trail}}}),
+    )
+    aws.s3.BucketPolicy(
+        "bad-source-arn-if-exists",
+        bucket="b",
+        policy=doc({**cloudtrail, "Condition": {"StringEqualsIfExists": {"aws:SourceArn": trail}}}),
+    )
+    aws.s3.BucketPolicy(
+        "bad-source-arn-any-account",
+        bucket="b",
+        policy=doc({**cloudtrail, "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:*:trail/*"}}}),
+    )
+    # S3 bucket ARNs name no account: a bucket-name pattern alone admits other accounts' buckets.
+    aws.s3.BucketPolicy(
+        "bad-logging-bucket-arn-only",
+        bucket="b",
+        policy=doc({**logging, "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::aip-dev-*"}}}),
+    )
 
 
 @case("s3-acls-disabled")

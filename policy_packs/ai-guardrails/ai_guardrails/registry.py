@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from typing import Any
@@ -20,7 +21,7 @@ from ai_guardrails.core import (
     shown,
     stack_policy,
 )
-from ai_guardrails.documents import role_name_of, statements
+from ai_guardrails.documents import Statement, role_name_of, statements
 from ai_guardrails.encryption import _is_aws_managed_key
 from ai_guardrails.joins import (
     ARTIFACT_PURPOSES_SCHEMA,
@@ -249,24 +250,58 @@ def s3_bucket_policy_tls_only(r: Resource, config: Config) -> Iterator[Outcome]:
     )
 
 
+# An ARN that names an account (arn:<partition>:<service>:<region>:<12 digits>:...), e.g. a trail's ARN.
+_ACCOUNT_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-*]*:\d{12}:.+$")
+_SOURCE_ARN_OPERATORS = ("stringequals", "stringlike", "arnequals", "arnlike")
+
+
+def _restricted_to_source(statement: Statement) -> bool:
+    """`aws:SourceAccount`, or an `aws:SourceArn` whose every value is an ARN of a named account (S3 bucket ARNs name
+    none), matched positively (`StringEquals`/`StringLike`/`ArnEquals`/`ArnLike`, not `…IfExists`).
+    """
+    if "aws:sourceaccount" in statement.condition_keys():
+        return True
+    arns = [
+        value
+        for operator, entries in statement.conditions.items()
+        if operator.lower() in _SOURCE_ARN_OPERATORS
+        for key, values in entries.items()
+        if key.lower() == "aws:sourcearn"
+        for value in values
+    ]
+    return bool(arns) and all(_ACCOUNT_ARN.match(arn) for arn in arns)
+
+
 @resource_policy(
     "s3-bucket-policy-principals",
-    description="Bucket policies admit no public principal and only the S3 logging service under aws:SourceAccount.",
+    description=(
+        "Bucket policies admit no public principal, and only the reviewed log delivery services restricted to a "
+        "source in the account."
+    ),
     controls=["REG-8"],
     severity=CRITICAL,
-    remediation="Name the owner's roles; admit logging.s3.amazonaws.com only with an aws:SourceAccount condition.",
+    remediation=(
+        "Name the owner's roles; admit logging.s3.amazonaws.com, cloudtrail.amazonaws.com or "
+        "delivery.logs.amazonaws.com only with aws:SourceAccount, or with aws:SourceArn of a resource of the account "
+        "(e.g. the trail's ARN)."
+    ),
     tokens=[BUCKET_POLICY],
     config={
         "servicePrincipals": {
             "type": "array",
             "items": {"type": "string"},
             "default": ["logging.s3.amazonaws.com", "cloudtrail.amazonaws.com", "delivery.logs.amazonaws.com"],
-            "description": "Service principals a bucket policy may admit (under aws:SourceAccount).",
+            "description": (
+                "Service principals a bucket policy may admit, each under aws:SourceAccount or an aws:SourceArn that "
+                "names the account (CloudTrail's documented bucket policy conditions on the trail's ARN)."
+            ),
         }
     },
 )
 def s3_bucket_policy_principals(r: Resource, config: Config) -> Iterator[Outcome]:
-    """Allow statements: no `*` principal; service principals only from the list, each with `aws:SourceAccount`."""
+    """Allow statements: no `*` principal; service principals only from the list, each with `aws:SourceAccount` or an
+    `aws:SourceArn` whose values are ARNs naming an account.
+    """
     found = statements(_bucket_policy(r))
     if is_unknown(found):
         yield Undecided("policy")
@@ -287,11 +322,11 @@ def s3_bucket_policy_principals(r: Resource, config: Config) -> Iterator[Outcome
                     f"only {', '.join(config['servicePrincipals'])}",
                     "remove the service principal",
                 )
-            elif "aws:sourceaccount" not in statement.condition_keys():
+            elif not _restricted_to_source(statement):
                 yield Finding(
                     where,
-                    "admits a service without aws:SourceAccount",
-                    "an aws:SourceAccount condition",
+                    "admits a service without aws:SourceAccount or an aws:SourceArn of the account",
+                    "an aws:SourceAccount condition, or aws:SourceArn of a resource of the account",
                     "add the condition",
                 )
 
