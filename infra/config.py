@@ -1050,6 +1050,14 @@ class Settings(_Model):
                     f"tenants[{index}].gpuPools: deployment dedicated-hosts runs no cluster (its GPU capacity is "
                     "hosts.count hosts of hosts.instanceType; remove gpuPools)"
                 )
+            elif tenant.gpu_pools:
+                # Rejected rather than ignored: GpuNodePool (infra/components/gpu_pool.py) builds pools of tier
+                # dedicated-pool tenants only.
+                problems.append(
+                    f"tenants[{index}].gpuPools: deployment single-tenant-cluster builds no GPU pools yet (GpuNodePool "
+                    "binds tier dedicated-pool tenants only; run the GPU capacity on dedicated hosts, deployment "
+                    "dedicated-hosts)"
+                )
         if deployment == "dedicated-hosts":
             problems.extend(self._hosts_problems())
         if self.tenant_account is not None and self.roles is not None:

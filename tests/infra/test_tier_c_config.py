@@ -249,6 +249,18 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
         ],
     ),
     (
+        "GPU pools in a single-tenant cluster",
+        cluster_stack(
+            tenants=[
+                tenant(quotas={"gpus": 4}, gpuPools=[{"name": "serve", "instanceTypes": ["g5.xlarge"], "maxSize": 4}])
+            ]
+        ),
+        [
+            "tenants[0].gpuPools: deployment single-tenant-cluster builds no GPU pools yet (GpuNodePool binds tier "
+            "dedicated-pool tenants only; run the GPU capacity on dedicated hosts, deployment dedicated-hosts)"
+        ],
+    ),
+    (
         "a tier B tenant in a tier C deployment",
         cluster_stack(tenants=[tenant(tier="dedicated-pool", dataClassification="restricted")]),
         [
