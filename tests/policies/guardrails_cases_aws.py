@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi
 import pulumi_aws as aws
 from guardrails_cases import ACCOUNT, KEY_ARN, PLATFORM, case, doc, role_arn, tags
 
@@ -1436,6 +1437,59 @@ def _nothing_shared() -> None:
         "bad-foreign-pull",
         repository=repository.name,
         policy=doc({"Effect": "Allow", "Principal": {"AWS": role_arn("aip-dev-fraud-gpu-nodes")}, "Action": pull}),
+    )
+
+
+_HUMANS = {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"]}
+_MFA = {"Bool": {"aws:MultiFactorAuthPresent": "true"}, "NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}
+
+
+def _human_role(resource: str, name: str, *statements: dict[str, object]) -> None:
+    aws.iam.Role(resource, name=name, assume_role_policy=doc(*statements), tags=PLATFORM)
+
+
+@case("iam-human-roles-mfa")
+def _human_roles() -> None:
+    _human_role("ok-platform-admin", "aip-dev-platform-platform-admin", {**_HUMANS, "Condition": _MFA})
+    # Not a human role: a workload trusts its service without MFA.
+    aws.iam.Role(
+        "ok-workload",
+        name="aip-dev-search-workload",
+        assume_role_policy=doc(
+            {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ),
+        tags=tags(),
+    )
+    _human_role("absent-bad-break-glass", "aip-dev-platform-break-glass", _HUMANS)
+    _human_role(
+        "bad-mfa-if-exists",
+        "aip-prod-platform-break-glass",
+        {**_HUMANS, "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}}},
+    )
+    _human_role(
+        "bad-mfa-true-or-false",
+        "aip-stage-platform-break-glass",
+        {**_HUMANS, "Condition": {"Bool": {"aws:MultiFactorAuthPresent": ["true", "false"]}}},
+    )
+    _human_role(
+        "bad-service-trusted",
+        "aip-prod-platform-platform-admin",
+        {**_HUMANS, "Condition": _MFA},
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
+    )
+    _human_role("bad-federated-trusted", "aip-stage-platform-platform-admin", _oidc("system:serviceaccount:ops:admin"))
+    aws.iam.Role(
+        "bad-secret-trust",
+        name="aip-test-platform-break-glass",
+        assume_role_policy=pulumi.Output.secret(doc(_HUMANS)),
+        tags=PLATFORM,
+    )
+    source = aws.iam.Role("source", assume_role_policy=doc(), tags=PLATFORM)
+    aws.iam.Role(
+        "unknown-ok-trust",
+        name="aip-test-platform-platform-admin",
+        assume_role_policy=source.arn.apply(lambda arn: doc({**_HUMANS, "Principal": {"AWS": arn}})),
+        tags=PLATFORM,
     )
 
 

@@ -435,6 +435,80 @@ def iam_scoped_trust(r: Resource, config: Config) -> Iterator[Outcome]:
                     )
 
 
+_HUMAN_ROLES = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": ["aip-*-platform-platform-admin", "aip-*-platform-break-glass"],
+    "description": (
+        "Role names (fnmatch) that humans assume (reviewed): the account baseline's platform-admin and break-glass "
+        "roles. Their trust requires MFA and admits no service or federated principal."
+    ),
+}
+_MFA_KEY = "aws:multifactorauthpresent"
+
+
+def _requires_mfa(statement: Statement) -> bool:
+    """`Bool` (not `BoolIfExists`, which passes when the key is absent) `aws:MultiFactorAuthPresent` = only "true"."""
+    values = [
+        value
+        for operator, entries in statement.conditions.items()
+        if operator == "Bool"
+        for key, found in entries.items()
+        if key.lower() == _MFA_KEY
+        for value in found
+    ]
+    return bool(values) and all(value.lower() == "true" for value in values)
+
+
+@resource_policy(
+    "iam-human-roles-mfa",
+    description="Roles that humans assume require MFA in every trust statement and trust no service or federation.",
+    controls=["IAM-4"],
+    severity=CRITICAL,
+    remediation=(
+        "Trust only the operators' IAM principals (AWS), each Allow statement with Condition "
+        "{Bool: {aws:MultiFactorAuthPresent: 'true'}}; never a Service or Federated principal on a human role."
+    ),
+    tokens=[ROLE],
+    config={"humanRoleNames": _HUMAN_ROLES},
+)
+def iam_human_roles_mfa(r: Resource, config: Config) -> Iterator[Outcome]:
+    """Roles whose `name` is on `humanRoleNames`: every Allow statement of `assumeRolePolicy` that names an `AWS`
+    principal has `Bool` `aws:MultiFactorAuthPresent` = "true" (absent condition = no MFA); no Allow statement names a
+    `Service` or `Federated` principal.
+    """
+    name = r.get("name")
+    if is_unknown(name):
+        yield Undecided("name")
+        return
+    if not (isinstance(name, str) and any(fnmatchcase(name, pattern) for pattern in config["humanRoleNames"])):
+        return
+    found = statements(r.get("assumeRolePolicy"))
+    if is_unknown(found):
+        yield Undecided("assumeRolePolicy")
+        return
+    for statement in found:
+        if not statement.allows:
+            continue
+        where = f"assumeRolePolicy.Statement[{statement.index}]"
+        kinds = {kind for kind, _ in statement.principals}
+        machines = sorted(kinds & {"Service", "Federated"})
+        if machines:
+            yield Finding(
+                f"{where}.Principal",
+                f"trusts a {' and a '.join(machines)} principal on a role humans assume",
+                "only the operators' AWS principals",
+                "move the workload to a role of its own; keep this role for humans with MFA",
+            )
+        if ("AWS" in kinds or statement.not_principal) and not _requires_mfa(statement):
+            yield Finding(
+                f"{where}.Condition",
+                "does not require MFA (Bool aws:MultiFactorAuthPresent = 'true')",
+                "Condition {Bool: {aws:MultiFactorAuthPresent: 'true'}}",
+                "add the MFA condition to the statement",
+            )
+
+
 def _policies_of(stack: Stack, resource: Resource) -> list[tuple[Resource, object]]:
     """The policies of a key (inline, or `KeyPolicy` through `keyId`) or a repository (through `repository`)."""
     if resource.type == KEY:
