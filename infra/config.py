@@ -317,6 +317,13 @@ _POOL_DISK_GIB = range(20, 16385)
 GPU_AMI_TYPES = {"x86_64": "AL2023_x86_64_NVIDIA", "arm64": "AL2023_ARM_64_NVIDIA"}
 
 
+def _disk_gib(value: int) -> int:
+    """A node or host root volume size EBS accepts for gp3 (GiB)."""
+    if value not in _POOL_DISK_GIB:
+        raise _problem("{value} is not from 20 to 16384 (GiB)", value=value)
+    return value
+
+
 class GpuPool(_Model):
     """One dedicated GPU node group of a tier dedicated-pool tenant (issue 6)."""
 
@@ -385,9 +392,7 @@ class GpuPool(_Model):
     @field_validator("disk_size_gib")
     @classmethod
     def _disk_size(cls, value: int) -> int:
-        if value not in _POOL_DISK_GIB:
-            raise _problem("{value} is not from 20 to 16384 (GiB)", value=value)
-        return value
+        return _disk_gib(value)
 
     @model_validator(mode="after")
     def _sizes(self) -> GpuPool:
@@ -933,9 +938,7 @@ class HostsConfig(_Model):
     @field_validator("volume_size_gib")
     @classmethod
     def _volume(cls, value: int) -> int:
-        if value not in _POOL_DISK_GIB:
-            raise _problem("{value} is not from 20 to 16384 (GiB)", value=value)
-        return value
+        return _disk_gib(value)
 
     @property
     def row(self) -> GpuInstanceType:

@@ -23,13 +23,14 @@ allowlist decides.
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.components.dedicated_hosts import DedicatedHosts
-from infra.components.launch_template import LaunchTemplate, LaunchTemplateArgs, Tenancy
+from infra.components.launch_template import METADATA_OPTIONS, LaunchTemplate, LaunchTemplateArgs, Tenancy
 from infra.components.network import ANYWHERE, HTTPS, IsolatedNetwork
 from infra.config import HostsConfig, Settings, Tenant
 from infra.tags import TagScope
@@ -54,34 +55,32 @@ class HostInstancesArgs:
     nitro_enclaves: bool = False
 
 
+def _https(
+    description: str,
+    cidr_blocks: Sequence[str] | None = None,
+    prefix_list_ids: Sequence[pulumi.Input[str]] | None = None,
+) -> aws.ec2.SecurityGroupEgressArgs:
+    return aws.ec2.SecurityGroupEgressArgs(
+        description=description,
+        protocol="tcp",
+        from_port=HTTPS,
+        to_port=HTTPS,
+        cidr_blocks=cidr_blocks,
+        prefix_list_ids=prefix_list_ids,
+    )
+
+
 def egress_rules(network: IsolatedNetwork, firewalled: bool) -> list[aws.ec2.SecurityGroupEgressArgs]:
     """HTTPS to the VPC and to S3; to the internet only through the firewall's allowlist."""
     rules = [
-        aws.ec2.SecurityGroupEgressArgs(
-            description="AWS APIs through the VPC's interface endpoints (SSM, KMS, ECR, STS, logs)",
-            protocol="tcp",
-            from_port=HTTPS,
-            to_port=HTTPS,
-            cidr_blocks=[network.cidr],
-        ),
-        aws.ec2.SecurityGroupEgressArgs(
-            description="S3 (model store, ECR image layers) through the gateway endpoint",
-            protocol="tcp",
-            from_port=HTTPS,
-            to_port=HTTPS,
+        _https("AWS APIs through the VPC's interface endpoints (SSM, KMS, ECR, STS, logs)", cidr_blocks=[network.cidr]),
+        _https(
+            "S3 (model store, ECR image layers) through the gateway endpoint",
             prefix_list_ids=[network.gateway_endpoints["s3"].prefix_list_id],
         ),
     ]
     if firewalled:
-        rules.append(
-            aws.ec2.SecurityGroupEgressArgs(
-                description="The internet, through the egress firewall's domain allowlist",
-                protocol="tcp",
-                from_port=HTTPS,
-                to_port=HTTPS,
-                cidr_blocks=[ANYWHERE],
-            )
-        )
+        rules.append(_https("The internet, through the egress firewall's domain allowlist", cidr_blocks=[ANYWHERE]))
     return rules
 
 
@@ -148,12 +147,7 @@ class HostInstances(pulumi.ComponentResource):
                     primary_network_interface=aws.ec2.InstancePrimaryNetworkInterfaceArgs(
                         network_interface_id=interface.id
                     ),
-                    metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
-                        http_endpoint="enabled",
-                        http_tokens="required",
-                        http_put_response_hop_limit=1,
-                        instance_metadata_tags="disabled",
-                    ),
+                    metadata_options=METADATA_OPTIONS,
                     root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
                         volume_type="gp3",
                         volume_size=config.volume_size_gib,

@@ -35,6 +35,14 @@ TYPE = "secure-ai-platform:launch_template:LaunchTemplate"
 ROOT_DEVICE = "/dev/xvda"
 # What EC2 stamps the standard tags on at launch.
 TAGGED_AT_LAUNCH = ("instance", "volume", "network-interface")
+# Instance metadata: IMDSv2 only, hop limit 1 (NODE-1, NODE-2); also what an instance launched from the
+# template repeats as its own inputs (infra.components.host_instances).
+METADATA_OPTIONS: aws.ec2.LaunchTemplateMetadataOptionsArgsDict = {
+    "http_endpoint": "enabled",
+    "http_tokens": "required",
+    "http_put_response_hop_limit": 1,
+    "instance_metadata_tags": "disabled",
+}
 Tenancy = Literal["default", "dedicated", "host"]
 
 
@@ -86,12 +94,7 @@ class LaunchTemplate(pulumi.ComponentResource):
             instance_type=args.instance_type,
             user_data=args.user_data,
             update_default_version=True,
-            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                http_endpoint="enabled",
-                http_tokens="required",
-                http_put_response_hop_limit=1,
-                instance_metadata_tags="disabled",
-            ),
+            metadata_options=METADATA_OPTIONS,
             block_device_mappings=[
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                     device_name=ROOT_DEVICE,
