@@ -12,21 +12,18 @@ the same stack without confidential computing; and the exact violations awaiting
 from __future__ import annotations
 
 import json
-from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from platform_support import dependency_records, statements
+from tier_c_support import PACK, ROOT, counts, remaining_violations, stack_config
 
 from infra.components.dedicated_hosts import DedicatedHosts, DedicatedHostsArgs, zone_index
 from infra.components.key_ring import KeyRing, KeyRingArgs
 from infra.config import parse_settings
 from preflight import Preview, ProgramError, preview_function, preview_program
+from preflight.model import Mode
 
-ROOT = Path(__file__).resolve().parents[2]
-PACK = ROOT / "policy_packs" / "ai-guardrails"
 STACK = "hosts-genomics-prod"
 ACCOUNT = "666677778888"
 HOST = "aws:ec2/dedicatedHost:DedicatedHost"
@@ -97,11 +94,6 @@ AWAITING = {
 }
 
 
-def stack_config() -> dict[str, Any]:
-    config: dict[str, Any] = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{STACK}.yaml").read_text())["config"]
-    return config
-
-
 @pytest.fixture(scope="module")
 def preview() -> Preview:
     return preview_program(ROOT, STACK, mode="update")
@@ -112,7 +104,7 @@ def names(preview: Preview, record: Any, prop: str) -> list[str]:
 
 
 def test_counts_by_resource_type(preview: Preview) -> None:
-    assert dict(sorted(Counter(record.type for record in preview.resources).items())) == EXPECTED_COUNTS
+    assert counts(preview) == EXPECTED_COUNTS
 
 
 def test_hosts_accept_only_instances_that_target_them_and_recover(preview: Preview) -> None:
@@ -273,15 +265,12 @@ def test_outputs_list_the_hosts_and_instances(preview: Preview) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["first-preview", "update"])
-def test_only_the_violations_awaiting_reused_components_remain(mode: str) -> None:
-    preview = preview_program(ROOT, STACK, mode=mode, policy_packs=[PACK])
-    assert not preview.errors, preview.errors
-    found = {(v.policy, (v.urn or "").rsplit("::", 1)[-1]) for v in preview.mandatory}
-    assert found == AWAITING
+def test_only_the_violations_awaiting_reused_components_remain(mode: Mode) -> None:
+    assert remaining_violations(STACK, mode) == AWAITING
 
 
 def test_without_confidential_computing_nothing_is_attested() -> None:
-    config = stack_config()
+    config = stack_config(STACK)
     hosts = dict(config["secure-ai-platform:hosts"])
     del hosts["enclaveAttestation"]
     config.update({"secure-ai-platform:hosts": hosts, "secure-ai-platform:confidential": False})
@@ -310,7 +299,7 @@ def test_attestation_needs_the_data_key_and_its_image_measurement() -> None:
     settings = parse_settings(
         {
             key.split(":", 1)[1] if key.startswith("secure-ai-platform:") else "region": value
-            for key, value in stack_config().items()
+            for key, value in stack_config(STACK).items()
         },
         STACK,
     )

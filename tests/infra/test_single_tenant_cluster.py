@@ -10,18 +10,14 @@ name only the tenant's roles and the platform's operators, and which mandatory v
 from __future__ import annotations
 
 import json
-from collections import Counter
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from aiplatform_standards import platform, taggable_aws_types
+from tier_c_support import ROOT, counts, remaining_violations, stack_config
 
 from preflight import Preview, ResourceRecord, Secret, preview_program
+from preflight.model import Mode
 
-ROOT = Path(__file__).resolve().parents[2]
-PACK = ROOT / "policy_packs" / "ai-guardrails"
 STACK = "tenant-clinical-prod"
 TENANT = "clinical"
 ACCOUNT = "555566667777"
@@ -105,18 +101,13 @@ AWAITING = {
 }
 
 
-def stack_config() -> dict[str, Any]:
-    config: dict[str, Any] = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{STACK}.yaml").read_text())["config"]
-    return config
-
-
 @pytest.fixture(scope="module")
 def preview() -> Preview:
     return preview_program(ROOT, STACK, mode="update")
 
 
 def test_counts_by_resource_type(preview: Preview) -> None:
-    assert dict(sorted(Counter(record.type for record in preview.resources).items())) == EXPECTED_COUNTS
+    assert counts(preview) == EXPECTED_COUNTS
 
 
 def test_every_aws_resource_goes_through_the_tenant_account_provider(preview: Preview) -> None:
@@ -250,15 +241,12 @@ def test_outputs_name_the_tenant_platform(preview: Preview) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["first-preview", "update"])
-def test_only_the_violations_awaiting_reused_components_remain(mode: str) -> None:
-    preview = preview_program(ROOT, STACK, mode=mode, policy_packs=[PACK])
-    assert not preview.errors, preview.errors
-    found = {(v.policy, (v.urn or "").rsplit("::", 1)[-1]) for v in preview.mandatory}
-    assert found == AWAITING
+def test_only_the_violations_awaiting_reused_components_remain(mode: Mode) -> None:
+    assert remaining_violations(STACK, mode) == AWAITING
 
 
 def test_without_a_tenant_account_the_stack_uses_the_ambient_account() -> None:
-    raw = {key: value for key, value in stack_config().items() if not key.endswith(":tenantAccount")}
+    raw = {key: value for key, value in stack_config(STACK).items() if not key.endswith(":tenantAccount")}
     preview = preview_program(
         ROOT,
         "tenant-clinical-copy-prod",

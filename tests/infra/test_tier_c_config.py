@@ -67,15 +67,14 @@ def cluster_stack(**overrides: Any) -> dict[str, Any]:
     return raw
 
 
+def hosts(instance_type: str = "g5.12xlarge", **overrides: Any) -> dict[str, Any]:
+    return {"instanceType": instance_type, "imageId": "ami-0123456789abcdef0", **overrides}
+
+
 def hosts_stack(**overrides: Any) -> dict[str, Any]:
     raw = cluster_stack(
         deployment="dedicated-hosts",
-        hosts={
-            "instanceType": "g5.12xlarge",
-            "count": 2,
-            "imageId": "ami-0123456789abcdef0",
-            "enclaveAttestation": {"imageSha384": SHA, "pcrs": {"8": OTHER_SHA}},
-        },
+        hosts=hosts(count=2, enclaveAttestation={"imageSha384": SHA, "pcrs": {"8": OTHER_SHA}}),
         confidential=True,
     )
     raw.update(copy.deepcopy(overrides))
@@ -140,7 +139,7 @@ DH = " or ".join(dedicated_host_families())
 BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "family without Dedicated Host support",
-        hosts_stack(hosts={"instanceType": "g6.12xlarge", "imageId": "ami-0123456789abcdef0"}, confidential=False),
+        hosts_stack(hosts=hosts("g6.12xlarge"), confidential=False),
         [
             "hosts.instanceType: 'g6.12xlarge' is family g6, which EC2 Dedicated Hosts do not support (use a type of "
             "family g5 or p4d; the GPU instance table records dedicated_hosts per type)"
@@ -148,7 +147,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "an instance type the GPU table does not list",
-        hosts_stack(hosts={"instanceType": "x2gd.large", "imageId": "ami-0123456789abcdef0"}, confidential=False),
+        hosts_stack(hosts=hosts("x2gd.large"), confidential=False),
         [
             "hosts.instanceType: 'x2gd.large' is not in the GPU instance table (use a type of family g5 or p4d, "
             "whose Dedicated Hosts the table records; standards/aiplatform_standards/data/gpu_instances.yaml)"
@@ -156,13 +155,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "confidential on an instance type without enclaves",
-        hosts_stack(
-            hosts={
-                "instanceType": "g5g.4xlarge",
-                "imageId": "ami-0123456789abcdef0",
-                "enclaveAttestation": {"imageSha384": SHA},
-            }
-        ),
+        hosts_stack(hosts=hosts("g5g.4xlarge", enclaveAttestation={"imageSha384": SHA})),
         [
             "hosts.instanceType: 'g5g.4xlarge' is family g5g, which EC2 Dedicated Hosts do not support (use a type "
             "of family g5 or p4d; the GPU instance table records dedicated_hosts per type)",
@@ -172,7 +165,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "confidential without the enclave's measurements",
-        hosts_stack(hosts={"instanceType": "g5.12xlarge", "imageId": "ami-0123456789abcdef0"}),
+        hosts_stack(hosts=hosts()),
         [
             "hosts.enclaveAttestation: required with confidential true (the data key admits decrypt only to the "
             "measured enclave image; set imageSha384, the PCR0 that nitro-cli build-enclave prints)"
@@ -188,13 +181,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "a PCR that depends on the instance",
-        hosts_stack(
-            hosts={
-                "instanceType": "g5.12xlarge",
-                "imageId": "ami-0123456789abcdef0",
-                "enclaveAttestation": {"imageSha384": SHA, "pcrs": {"4": OTHER_SHA}},
-            }
-        ),
+        hosts_stack(hosts=hosts(enclaveAttestation={"imageSha384": SHA, "pcrs": {"4": OTHER_SHA}})),
         [
             "hosts.enclaveAttestation.pcrs: PCR4 cannot be pinned (use PCR1, PCR2, PCR3, PCR8; PCR0 is imageSha384, "
             "PCR4 is the instance's id)"
@@ -202,13 +189,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "a measurement that is not SHA-384",
-        hosts_stack(
-            hosts={
-                "instanceType": "g5.12xlarge",
-                "imageId": "ami-0123456789abcdef0",
-                "enclaveAttestation": {"imageSha384": SHA.upper()},
-            }
-        ),
+        hosts_stack(hosts=hosts(enclaveAttestation={"imageSha384": SHA.upper()})),
         [
             "hosts.enclaveAttestation.imageSha384: is not a SHA-384 measurement (96 lowercase hexadecimal digits: "
             "PCR0 as `nitro-cli build-enclave` prints it)"
@@ -216,7 +197,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "an image that is neither an AMI nor a parameter",
-        hosts_stack(hosts={"instanceType": "g5.12xlarge", "imageId": "ubuntu-22.04"}, confidential=False),
+        hosts_stack(hosts=hosts(imageId="ubuntu-22.04"), confidential=False),
         [
             "hosts.imageId: 'ubuntu-22.04' is not an AMI id (use ami-<hex>, or resolve:ssm:<parameter> for an AMI "
             "kept in Parameter Store)"
@@ -229,7 +210,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "hosts and confidential outside the dedicated-hosts deployment",
-        cluster_stack(hosts={"instanceType": "g5.xlarge", "imageId": "ami-0123456789abcdef0"}, confidential=True),
+        cluster_stack(hosts=hosts("g5.xlarge"), confidential=True),
         [
             "hosts: only the dedicated-hosts deployment reads it (remove it from this stack)",
             "confidential: only the dedicated-hosts deployment reads it (Nitro Enclaves run on its hosts' instances) "
@@ -336,7 +317,7 @@ def test_every_tier_c_problem_is_reported_at_once() -> None:
     raw = hosts_stack(
         network={"cidr": "10.40.0.0/16"},
         tenants=[tenant(), tenant(name="other")],
-        hosts={"instanceType": "g6.xlarge", "imageId": "ami-0123456789abcdef0"},
+        hosts=hosts("g6.xlarge"),
     )
     assert [problem.split(":", 1)[0] for problem in problems(raw)] == [
         "tenants",
