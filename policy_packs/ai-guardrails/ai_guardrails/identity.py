@@ -27,7 +27,7 @@ from ai_guardrails.documents import (
     role_name_of,
     statements,
 )
-from ai_guardrails.joins import KEY, REPOSITORY, owner_in_stack
+from ai_guardrails.joins import KEY, KEY_POLICY, REPOSITORY, key_policies, owner_in_stack
 from ai_guardrails.kube import (
     ALLOWLIST_SCHEMA,
     CLUSTER_ROLE,
@@ -82,7 +82,6 @@ _BOUNDARY_MUST_DENY = {
         "the account out of the organization's guardrails."
     ),
 }
-KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 SINGLE_TENANT = "single-tenant"
 
@@ -510,11 +509,9 @@ def iam_human_roles_mfa(r: Resource, config: Config) -> Iterator[Outcome]:
 
 
 def _policies_of(stack: Stack, resource: Resource) -> list[tuple[Resource, object]]:
-    """The policies of a key (inline, or `KeyPolicy` through `keyId`) or a repository (through `repository`)."""
+    """The policies of a key (its effective one) or a repository (through `repository`)."""
     if resource.type == KEY:
-        return [(resource, resource.get("policy"))] + [
-            (policy, policy.get("policy")) for policy in stack.dependents(resource, "keyId", KEY_POLICY)
-        ]
+        return key_policies(stack, resource)
     if resource.type == REPOSITORY:
         return [
             (policy, policy.get("policy")) for policy in stack.dependents(resource, "repository", REPOSITORY_POLICY)
@@ -538,9 +535,9 @@ def _policies_of(stack: Stack, resource: Resource) -> list[tuple[Resource, objec
 )
 def single_tenant_nothing_shared(stack: Stack, config: Config) -> Iterator[Outcome]:
     """In a stack with resources tagged tier `single-tenant`: every `Key`, `Role` and `Repository` belongs (its tags,
-    what it configures, or its parent's) to one of those tenants; key policies (inline or `KeyPolicy` through `keyId`)
-    and repository policies (through `repository`) allow no `aip-<env>-<owner>-*` role of another owner than that
-    tenant or the platform, whether or not that owner has resources in the stack.
+    what it configures, or its parent's) to one of those tenants; key policies (a `KeyPolicy` through `keyId`, else
+    the inline one) and repository policies (through `repository`) allow no `aip-<env>-<owner>-*` role of another
+    owner than that tenant or the platform, whether or not that owner has resources in the stack.
     """
     tenants = {
         tenant for r in stack.resources if tier(r.props, r.type) == SINGLE_TENANT and (tenant := owner(r.props, r.type))

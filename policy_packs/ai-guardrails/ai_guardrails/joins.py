@@ -18,6 +18,7 @@ from ai_guardrails.tags import owner
 from ai_guardrails.values import get, items
 
 KEY = "aws:kms/key:Key"
+KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 ALIAS = "aws:kms/alias:Alias"
 ROLE = "aws:iam/role:Role"
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
@@ -85,6 +86,14 @@ def keys_behind(stack: Stack, resource: Resource, prop: str, value: Any) -> list
         if parsed:
             refs.append(KeyRef(None, parsed[0], frozenset({parsed[1]})))
     return refs
+
+
+def key_policies(stack: Stack, key: Resource) -> list[tuple[Resource, Any]]:
+    """The key's effective policy with the resource that holds it: a `KeyPolicy` (through `keyId`) replaces the
+    key's inline `policy`.
+    """
+    standalone = stack.dependents(key, "keyId", KEY_POLICY)
+    return [(holder, holder.get("policy")) for holder in standalone or [key]]
 
 
 def bucket_of(stack: Stack, resource: Resource) -> Resource | None:

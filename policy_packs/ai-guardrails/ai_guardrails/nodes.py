@@ -24,7 +24,7 @@ from ai_guardrails.core import (
 )
 from ai_guardrails.documents import Statement, statements
 from ai_guardrails.gpu import family, gpus_per_instance, is_gpu_ami_type, is_gpu_instance_type
-from ai_guardrails.joins import ALIAS, KEY, ROLE, key_ref, owner_in_stack
+from ai_guardrails.joins import ALIAS, KEY, KEY_POLICY, ROLE, key_policies, key_ref, owner_in_stack
 from ai_guardrails.tags import K8S, PLATFORM_TIER, STANDARDS, owner, tier
 from ai_guardrails.values import as_bool, as_number, get, is_unknown, items, strings
 
@@ -36,7 +36,6 @@ DEDICATED_HOST = "aws:ec2/dedicatedHost:DedicatedHost"
 CLUSTER = "aws:eks/cluster:Cluster"
 ADMISSION_POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 ADMISSION_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
-KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 # The annotation on admission objects that names the cluster they guard (infra admission component).
 CLUSTER_ANNOTATION = "aiplatform.io/cluster"
 
@@ -455,8 +454,8 @@ def enclave_data_key_attested(stack: Stack, config: Config) -> Iterator[Outcome]
             if key.urn in judged:
                 continue
             judged.add(key.urn)
-            for holder in stack.dependents(key, "keyId", KEY_POLICY) or [key]:
-                for path, problem in _attestation_gaps(holder.get("policy")):
+            for holder, document in key_policies(stack, key):
+                for path, problem in _attestation_gaps(document):
                     yield Finding(
                         path,
                         problem,
