@@ -11,6 +11,7 @@ reported as not evaluated for the resources it could not see.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -109,7 +110,8 @@ def _in_stack(ctx: AuditContext, tags: dict[str, str]) -> bool:
     return tags.get(STACK_TAG) == ctx.stack
 
 
-def discover(ctx: AuditContext) -> Inventory:
+def discover(ctx: AuditContext, pool: Executor) -> Inventory:
+    """Everything the stack's tag finds; the service listings run concurrently on ``pool``."""
     inventory = Inventory()
     known: Known = {}
     try:
@@ -122,11 +124,18 @@ def discover(ctx: AuditContext) -> Inventory:
             known[mapping["ResourceARN"]] = tag_map(mapping.get("Tags"))
     except ApiError as error:
         inventory.gaps.append(Gap((TAGGED,), ctx.arn("tag", "*"), error.reason))
-    for resource_type, find in _SOURCES.items():
+
+    def listing(resource_type: str, find: Source) -> list[Resource] | Gap:
         try:
-            inventory.by_type[resource_type] = find(ctx, known)
+            return find(ctx, known)
         except ApiError as error:
-            inventory.gaps.append(Gap((resource_type,), _wildcard(ctx, resource_type), error.reason))
+            return Gap((resource_type,), _wildcard(ctx, resource_type), error.reason)
+
+    for resource_type, found in zip(_SOURCES, pool.map(listing, _SOURCES, _SOURCES.values()), strict=True):
+        if isinstance(found, Gap):
+            inventory.gaps.append(found)
+        else:
+            inventory.by_type[resource_type] = found
     typed = {resource.arn: resource for found in inventory.by_type.values() for resource in found}
     generic = [
         Resource(resource_type_of(arn), arn, arn.rsplit("/", 1)[-1], tags)
