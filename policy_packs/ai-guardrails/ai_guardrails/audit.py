@@ -19,6 +19,7 @@ from ai_guardrails.core import (
     Resource,
     Stack,
     Undecided,
+    expect,
     number,
     resource_policy,
     shown,
@@ -75,11 +76,14 @@ def cloudtrail_hardened(r: Resource, config: Config) -> Iterator[Outcome]:
         ("includeGlobalServiceEvents", True),
         ("enableLogFileValidation", False),
     ):
-        value = as_bool(r.get(flag))
-        if is_unknown(value):
-            yield Undecided(flag)
-        elif (default if value is None else value) is not True:
-            yield Finding(flag, f"is {shown(value)} (absent = {str(default).lower()})", "true", f"set {flag}=True")
+        yield from expect(
+            as_bool(r.get(flag)),
+            flag,
+            (True, None) if default else (True,),
+            "true",
+            f"set {flag}=True",
+            absent=str(default).lower(),
+        )
     for prop in ("kmsKeyId", "cloudWatchLogsGroupArn"):
         if r.get(prop) in (None, ""):
             yield Finding(prop, "is absent", "set", f"set {prop}")

@@ -15,6 +15,7 @@ from ai_guardrails.core import (
     Resource,
     Stack,
     Undecided,
+    expect,
     resource_policy,
     shown,
     stack_policy,
@@ -118,15 +119,14 @@ def eks_private_endpoint(r: Resource, config: Config) -> Iterator[Outcome]:
 def eks_supported_version(r: Resource, config: Config) -> Iterator[Outcome]:
     """`version` is on `supportedVersions` (absent = whatever AWS defaults to: violation)."""
     version = r.get("version")
-    if is_unknown(version):
-        yield Undecided("version")
-    elif version not in config["supportedVersions"]:
-        yield Finding(
-            "version",
-            f"is {shown(version, identifier=True)}",
-            f"one of {', '.join(config['supportedVersions'])}",
-            "pin a supported version",
-        )
+    yield from expect(
+        version,
+        "version",
+        config["supportedVersions"],
+        f"one of {', '.join(config['supportedVersions'])}",
+        "pin a supported version",
+        problem=f"is {shown(version, identifier=True)}",
+    )
 
 
 @resource_policy(
@@ -197,11 +197,14 @@ def eks_access_entries(r: Resource, config: Config) -> Iterator[Outcome]:
 )
 def eks_access_entry_no_masters(r: Resource, config: Config) -> Iterator[Outcome]:
     """`kubernetesGroups` does not contain `system:masters`."""
-    groups = r.get("kubernetesGroups")
-    if is_unknown(groups):
-        yield Undecided("kubernetesGroups")
-    elif "system:masters" in strings(groups):
-        yield Finding("kubernetesGroups", "contains 'system:masters'", "no system:masters", "remove system:masters")
+    yield from expect(
+        r.get("kubernetesGroups"),
+        "kubernetesGroups",
+        lambda groups: "system:masters" not in strings(groups),
+        "no system:masters",
+        "remove system:masters",
+        problem="contains 'system:masters'",
+    )
 
 
 def _is_admin_policy(policy: object) -> bool:
@@ -372,11 +375,9 @@ def guardduty_eks_protection(r: Resource, config: Config) -> Iterator[Outcome]:
     name = r.get("name")
     if name not in _GUARDDUTY_FEATURES:
         return
-    status = r.get("status")
-    if is_unknown(status):
-        yield Undecided("status")
-    elif status != "ENABLED":
-        yield Finding("status", f"is {shown(status, ['DISABLED'])}", "'ENABLED'", "set status='ENABLED'")
+    yield from expect(
+        r.get("status"), "status", ("ENABLED",), "'ENABLED'", "set status='ENABLED'", vocabulary=["DISABLED"]
+    )
 
 
 @stack_policy(

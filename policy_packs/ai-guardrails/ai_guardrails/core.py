@@ -10,7 +10,7 @@ wrappers here turn checks into pulumi-policy policies, render every message the 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -130,6 +130,33 @@ class Undecided:
 
 
 Outcome = Finding | Undecided
+
+
+def expect(
+    value: Any,
+    path: str,
+    accepted: Collection[Any] | Callable[[Any], bool],
+    expected: str,
+    fix: str,
+    *,
+    problem: str | None = None,
+    vocabulary: Iterable[str] = (),
+    absent: str | None = None,
+) -> Iterator[Outcome]:
+    """The "read one property, expect a value" check most resource policies make.
+
+    Undecided at ``path`` while ``value`` is unknown; otherwise a finding at ``path`` unless ``value`` is accepted (one
+    of ``accepted``, or ``accepted(value)`` is true). The problem defaults to "is <value>" (quoted only from
+    ``vocabulary``, see ``shown``) followed by " (absent = <absent>)" when the AWS default is worth saying.
+    """
+    if is_unknown(value):
+        yield Undecided(path)
+        return
+    if accepted(value) if callable(accepted) else value in accepted:
+        return
+    if problem is None:
+        problem = f"is {shown(value, vocabulary)}" + (f" (absent = {absent})" if absent is not None else "")
+    yield Finding(path, problem, expected, fix)
 
 
 class Config(dict[str, Any]):
@@ -415,6 +442,7 @@ __all__ = [
     "Stack",
     "Undecided",
     "all_findings",
+    "expect",
     "number",
     "resource_policy",
     "shown",

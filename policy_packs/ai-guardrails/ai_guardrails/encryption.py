@@ -18,6 +18,7 @@ from ai_guardrails.core import (
     Resource,
     Stack,
     Undecided,
+    expect,
     number,
     resource_policy,
     shown,
@@ -119,13 +120,14 @@ def kms_key_rotation(r: Resource, config: Config) -> Iterator[Outcome]:
         return
     if spec not in (None, _SYMMETRIC):
         return
-    enabled = as_bool(r.get("enableKeyRotation"))
-    if is_unknown(enabled):
-        yield Undecided("enableKeyRotation")
-    elif enabled is not True:
-        yield Finding(
-            "enableKeyRotation", f"is {shown(enabled)} (absent = false)", "true", "set enableKeyRotation=True"
-        )
+    yield from expect(
+        as_bool(r.get("enableKeyRotation")),
+        "enableKeyRotation",
+        (True,),
+        "true",
+        "set enableKeyRotation=True",
+        absent="false",
+    )
     period = as_number(r.get("rotationPeriodInDays"))
     if isinstance(period, float) and period > config["maxRotationPeriodDays"]:
         yield Finding(
@@ -157,16 +159,15 @@ def kms_key_rotation(r: Resource, config: Config) -> Iterator[Outcome]:
 )
 def kms_key_deletion_window(r: Resource, config: Config) -> Iterator[Outcome]:
     """`deletionWindowInDays` ≥ the minimum (absent = 30, the AWS default)."""
-    window = as_number(r.get("deletionWindowInDays"))
-    if is_unknown(window):
-        yield Undecided("deletionWindowInDays")
-    elif isinstance(window, float) and window < config["minDeletionWindowDays"]:
-        yield Finding(
-            "deletionWindowInDays",
-            "is below the platform minimum",
-            f"≥ {number(config['minDeletionWindowDays'])}",
-            f"set deletionWindowInDays={number(config['minDeletionWindowDays'])} or more",
-        )
+    minimum = config["minDeletionWindowDays"]
+    yield from expect(
+        as_number(r.get("deletionWindowInDays")),
+        "deletionWindowInDays",
+        lambda window: not (isinstance(window, float) and window < minimum),
+        f"≥ {number(minimum)}",
+        f"set deletionWindowInDays={number(minimum)} or more",
+        problem="is below the platform minimum",
+    )
 
 
 @resource_policy(
@@ -179,13 +180,13 @@ def kms_key_deletion_window(r: Resource, config: Config) -> Iterator[Outcome]:
 )
 def kms_key_lockout_check(r: Resource, config: Config) -> Iterator[Outcome]:
     """`bypassPolicyLockoutSafetyCheck` is not true."""
-    bypass = as_bool(r.get("bypassPolicyLockoutSafetyCheck"))
-    if is_unknown(bypass):
-        yield Undecided("bypassPolicyLockoutSafetyCheck")
-    elif bypass is True:
-        yield Finding(
-            "bypassPolicyLockoutSafetyCheck", "is true", "false or absent", "remove bypassPolicyLockoutSafetyCheck"
-        )
+    yield from expect(
+        as_bool(r.get("bypassPolicyLockoutSafetyCheck")),
+        "bypassPolicyLockoutSafetyCheck",
+        lambda bypass: bypass is not True,
+        "false or absent",
+        "remove bypassPolicyLockoutSafetyCheck",
+    )
 
 
 def _restricted(statement: Statement, conditions: list[str]) -> bool:
@@ -365,11 +366,9 @@ def eks_secrets_envelope_encryption(r: Resource, config: Config) -> Iterator[Out
 )
 def ebs_encryption_by_default(r: Resource, config: Config) -> Iterator[Outcome]:
     """`enabled` is true (absent = true)."""
-    enabled = as_bool(r.get("enabled"))
-    if is_unknown(enabled):
-        yield Undecided("enabled")
-    elif enabled is False:
-        yield Finding("enabled", "is false", "true", "set enabled=True")
+    yield from expect(
+        as_bool(r.get("enabled")), "enabled", lambda enabled: enabled is not False, "true", "set enabled=True"
+    )
 
 
 @resource_policy(

@@ -14,6 +14,7 @@ from ai_guardrails.core import (
     Resource,
     Stack,
     Undecided,
+    expect,
     resource_policy,
     shown,
     stack_policy,
@@ -99,11 +100,14 @@ def rbac_no_cluster_admin_binding(r: Resource, config: Config) -> Iterator[Outco
     """`roleRef.name` is not `cluster-admin` (reviewed platform components excepted)."""
     if allowlisted(r, config):
         return
-    name = r.get("roleRef", "name")
-    if is_unknown(name):
-        yield Undecided("roleRef.name")
-    elif name == "cluster-admin":
-        yield Finding("roleRef.name", "is 'cluster-admin'", "a scoped role", "bind a namespace-scoped Role")
+    yield from expect(
+        r.get("roleRef", "name"),
+        "roleRef.name",
+        lambda name: name != "cluster-admin",
+        "a scoped role",
+        "bind a namespace-scoped Role",
+        problem="is 'cluster-admin'",
+    )
 
 
 @resource_policy(

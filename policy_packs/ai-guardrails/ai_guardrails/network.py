@@ -16,6 +16,7 @@ from ai_guardrails.core import (
     Resource,
     Stack,
     Undecided,
+    expect,
     resource_policy,
     shown,
     stack_policy,
@@ -114,11 +115,14 @@ def _all_ports(rule: dict[str, Any]) -> bool:
 def default_security_group_closed(r: Resource, config: Config) -> Iterator[Outcome]:
     """`ingress` and `egress` are empty (absent = Pulumi removes every rule)."""
     for direction in ("ingress", "egress"):
-        value = r.get(direction)
-        if is_unknown(value):
-            yield Undecided(direction)
-        elif items(value):
-            yield Finding(direction, "has rules", "no rules", f"remove the {direction} rules")
+        yield from expect(
+            r.get(direction),
+            direction,
+            lambda rules: not items(rules),
+            "no rules",
+            f"remove the {direction} rules",
+            problem="has rules",
+        )
 
 
 @resource_policy(
@@ -204,11 +208,9 @@ def firewall_domain_allowlist(r: Resource, config: Config) -> Iterator[Outcome]:
 )
 def flow_log_all_traffic(r: Resource, config: Config) -> Iterator[Outcome]:
     """`trafficType` is `ALL`."""
-    traffic = r.get("trafficType")
-    if is_unknown(traffic):
-        yield Undecided("trafficType")
-    elif traffic != "ALL":
-        yield Finding("trafficType", f"is {shown(traffic, ['ACCEPT', 'REJECT'])}", "'ALL'", "set trafficType='ALL'")
+    yield from expect(
+        r.get("trafficType"), "trafficType", ("ALL",), "'ALL'", "set trafficType='ALL'", vocabulary=["ACCEPT", "REJECT"]
+    )
 
 
 @resource_policy(
@@ -223,13 +225,14 @@ def vpc_endpoint_private_dns(r: Resource, config: Config) -> Iterator[Outcome]:
     """Endpoints with `vpcEndpointType` `Interface` have `privateDnsEnabled` true (absent = false)."""
     if r.get("vpcEndpointType") != "Interface":
         return
-    enabled = as_bool(r.get("privateDnsEnabled"))
-    if is_unknown(enabled):
-        yield Undecided("privateDnsEnabled")
-    elif enabled is not True:
-        yield Finding(
-            "privateDnsEnabled", f"is {shown(enabled)} (absent = false)", "true", "set privateDnsEnabled=True"
-        )
+    yield from expect(
+        as_bool(r.get("privateDnsEnabled")),
+        "privateDnsEnabled",
+        (True,),
+        "true",
+        "set privateDnsEnabled=True",
+        absent="false",
+    )
 
 
 def _covers_imds(cidr: Any, excepts: list[str]) -> bool:
@@ -287,13 +290,15 @@ def k8s_no_tenant_load_balancers(r: Resource, config: Config) -> Iterator[Outcom
     """Services outside system namespaces have `spec.type` other than `LoadBalancer` and `NodePort`."""
     if is_system(namespace_of(r), config):
         return
-    kind = r.get("spec", "type")
-    if is_unknown(kind):
-        yield Undecided("spec.type")
-    elif kind in ("LoadBalancer", "NodePort"):
-        yield Finding(
-            "spec.type", f"is {shown(kind, ['LoadBalancer', 'NodePort'])}", "'ClusterIP'", "use a ClusterIP Service"
-        )
+    exposing = ["LoadBalancer", "NodePort"]
+    yield from expect(
+        r.get("spec", "type"),
+        "spec.type",
+        lambda kind: kind not in exposing,
+        "'ClusterIP'",
+        "use a ClusterIP Service",
+        vocabulary=exposing,
+    )
 
 
 # --- stack policies -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from ai_guardrails.core import (
     Resource,
     Stack,
     Undecided,
+    expect,
     number,
     resource_policy,
     shown,
@@ -65,16 +66,15 @@ def _metadata(r: Resource) -> Any:
 )
 def imdsv2_required(r: Resource, config: Config) -> Iterator[Outcome]:
     """`metadataOptions.httpTokens` is `required` (absent = `optional`, IMDSv1 allowed)."""
-    tokens = get(_metadata(r), "httpTokens")
-    if is_unknown(tokens):
-        yield Undecided("metadataOptions.httpTokens")
-    elif tokens != "required":
-        yield Finding(
-            "metadataOptions.httpTokens",
-            f"is {shown(tokens, ['optional'])} (absent = 'optional')",
-            "'required'",
-            "set httpTokens='required'",
-        )
+    yield from expect(
+        get(_metadata(r), "httpTokens"),
+        "metadataOptions.httpTokens",
+        ("required",),
+        "'required'",
+        "set httpTokens='required'",
+        vocabulary=["optional"],
+        absent="'optional'",
+    )
 
 
 @resource_policy(
@@ -87,16 +87,14 @@ def imdsv2_required(r: Resource, config: Config) -> Iterator[Outcome]:
 )
 def imds_hop_limit(r: Resource, config: Config) -> Iterator[Outcome]:
     """`metadataOptions.httpPutResponseHopLimit` is 1 (absent = the AMI's default, 2 on current EKS AMIs)."""
-    limit = as_number(get(_metadata(r), "httpPutResponseHopLimit"))
-    if is_unknown(limit):
-        yield Undecided("metadataOptions.httpPutResponseHopLimit")
-    elif limit != 1:
-        yield Finding(
-            "metadataOptions.httpPutResponseHopLimit",
-            "is not 1 (absent = the AMI default, 2)",
-            "1",
-            "set httpPutResponseHopLimit=1",
-        )
+    yield from expect(
+        as_number(get(_metadata(r), "httpPutResponseHopLimit")),
+        "metadataOptions.httpPutResponseHopLimit",
+        (1,),
+        "1",
+        "set httpPutResponseHopLimit=1",
+        problem="is not 1 (absent = the AMI default, 2)",
+    )
 
 
 @resource_policy(
@@ -121,11 +119,13 @@ def no_public_ip(r: Resource, config: Config) -> Iterator[Outcome]:
     else:
         candidates = [("mapPublicIpOnLaunch", r.get("mapPublicIpOnLaunch"))]
     for path, value in candidates:
-        flag = as_bool(value)
-        if is_unknown(flag):
-            yield Undecided(path)
-        elif flag is True:
-            yield Finding(path, "is true", "false or absent", f"set {path.rsplit('.', 1)[-1]}=False")
+        yield from expect(
+            as_bool(value),
+            path,
+            lambda flag: flag is not True,
+            "false or absent",
+            f"set {path.rsplit('.', 1)[-1]}=False",
+        )
 
 
 @resource_policy(
@@ -475,11 +475,15 @@ def enclave_data_key_attested(stack: Stack, config: Config) -> Iterator[Outcome]
 )
 def dedicated_host_no_auto_placement(r: Resource, config: Config) -> Iterator[Outcome]:
     """`autoPlacement` is `off` (absent = `on`)."""
-    value = r.get("autoPlacement")
-    if is_unknown(value):
-        yield Undecided("autoPlacement")
-    elif value != "off":
-        yield Finding("autoPlacement", f"is {shown(value, ['on'])} (absent = 'on')", "'off'", "set autoPlacement='off'")
+    yield from expect(
+        r.get("autoPlacement"),
+        "autoPlacement",
+        ("off",),
+        "'off'",
+        "set autoPlacement='off'",
+        vocabulary=["on"],
+        absent="'on'",
+    )
 
 
 @stack_policy(

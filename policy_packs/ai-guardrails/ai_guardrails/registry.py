@@ -17,6 +17,7 @@ from ai_guardrails.core import (
     Resource,
     Stack,
     Undecided,
+    expect,
     resource_policy,
     shown,
     stack_policy,
@@ -75,17 +76,15 @@ _ARTIFACT_PURPOSES = ARTIFACT_PURPOSES_SCHEMA
 )
 def ecr_immutable_tags(r: Resource, config: Config) -> Iterator[Outcome]:
     """`imageTagMutability` is `IMMUTABLE` (absent = `MUTABLE`)."""
-    mutability = r.get("imageTagMutability")
-    if is_unknown(mutability):
-        yield Undecided("imageTagMutability")
-    elif mutability != "IMMUTABLE":
-        vocabulary = ["MUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"]
-        yield Finding(
-            "imageTagMutability",
-            f"is {shown(mutability, vocabulary)} (absent = 'MUTABLE')",
-            "'IMMUTABLE'",
-            "set imageTagMutability='IMMUTABLE'",
-        )
+    yield from expect(
+        r.get("imageTagMutability"),
+        "imageTagMutability",
+        ("IMMUTABLE",),
+        "'IMMUTABLE'",
+        "set imageTagMutability='IMMUTABLE'",
+        vocabulary=["MUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"],
+        absent="'MUTABLE'",
+    )
 
 
 def _kms_encryption(configurations: Any, path: str) -> Iterator[Outcome]:
@@ -211,11 +210,7 @@ def ecr_policy_least_privilege(r: Resource, config: Config) -> Iterator[Outcome]
 def s3_public_access_block(r: Resource, config: Config) -> Iterator[Outcome]:
     """`blockPublicAcls`, `blockPublicPolicy`, `ignorePublicAcls`, `restrictPublicBuckets` all true (absent = false)."""
     for flag in _PAB_FLAGS:
-        value = as_bool(r.get(flag))
-        if is_unknown(value):
-            yield Undecided(flag)
-        elif value is not True:
-            yield Finding(flag, f"is {shown(value)} (absent = false)", "true", f"set {flag}=True")
+        yield from expect(as_bool(r.get(flag)), flag, (True,), "true", f"set {flag}=True", absent="false")
 
 
 def _bucket_policy(r: Resource) -> Any:
@@ -350,16 +345,14 @@ def s3_acls_disabled(r: Resource, config: Config) -> Iterator[Outcome]:
         yield Finding("(resource)", "sets a bucket ACL", "no ACL (ACLs disabled)", "remove the BucketAcl resource")
         return
     if r.type == OWNERSHIP:
-        ownership = r.get("rule", "objectOwnership")
-        if is_unknown(ownership):
-            yield Undecided("rule.objectOwnership")
-        elif ownership != "BucketOwnerEnforced":
-            yield Finding(
-                "rule.objectOwnership",
-                f"is {shown(ownership, ['ObjectWriter', 'BucketOwnerPreferred'])}",
-                "'BucketOwnerEnforced'",
-                "set objectOwnership='BucketOwnerEnforced'",
-            )
+        yield from expect(
+            r.get("rule", "objectOwnership"),
+            "rule.objectOwnership",
+            ("BucketOwnerEnforced",),
+            "'BucketOwnerEnforced'",
+            "set objectOwnership='BucketOwnerEnforced'",
+            vocabulary=["ObjectWriter", "BucketOwnerPreferred"],
+        )
         return
     acl = r.get("acl")
     if isinstance(acl, str) and acl != "private":
@@ -407,16 +400,14 @@ def _versioning_status(r: Resource) -> Any:
 )
 def s3_versioning(r: Resource, config: Config) -> Iterator[Outcome]:
     """`versioningConfiguration.status` is `Enabled`."""
-    status = _versioning_status(r)
-    if is_unknown(status):
-        yield Undecided("versioningConfiguration.status")
-    elif status != "Enabled":
-        yield Finding(
-            "versioningConfiguration.status",
-            f"is {shown(status, ['Suspended', 'Disabled'])}",
-            "'Enabled'",
-            "set status='Enabled'",
-        )
+    yield from expect(
+        _versioning_status(r),
+        "versioningConfiguration.status",
+        ("Enabled",),
+        "'Enabled'",
+        "set status='Enabled'",
+        vocabulary=["Suspended", "Disabled"],
+    )
 
 
 # --- stack policies -------------------------------------------------------------------------

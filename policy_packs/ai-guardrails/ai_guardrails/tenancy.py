@@ -17,6 +17,7 @@ from ai_guardrails.core import (
     Resource,
     Stack,
     Undecided,
+    expect,
     number,
     resource_policy,
     shown,
@@ -104,15 +105,14 @@ def namespace_tenant_label(r: Resource, config: Config) -> Iterator[Outcome]:
     if is_system(name, config) or is_unknown(name):
         return
     label = r.get("metadata", "labels", TENANT_LABEL)
-    if is_unknown(label):
-        yield Undecided(f"metadata.labels.{TENANT_LABEL}")
-    elif label != name:
-        yield Finding(
-            f"metadata.labels.{TENANT_LABEL}",
-            f"is {shown(label, identifier=True)}",
-            f"the namespace name {shown(name, identifier=True)}",
-            "label the namespace with its tenant",
-        )
+    yield from expect(
+        label,
+        f"metadata.labels.{TENANT_LABEL}",
+        (name,),
+        f"the namespace name {shown(name, identifier=True)}",
+        "label the namespace with its tenant",
+        problem=f"is {shown(label, identifier=True)}",
+    )
 
 
 # --- restricted pod fields (TEN-2): one helper walks every container of every workload kind -----
@@ -450,16 +450,14 @@ def k8s_no_token_automount(r: Resource, config: Config) -> Iterator[Outcome]:
     if allowlisted(r, config):
         return
     if r.type == SERVICE_ACCOUNT:
-        value = as_bool(r.get("automountServiceAccountToken"))
-        if is_unknown(value):
-            yield Undecided("automountServiceAccountToken")
-        elif value is not False:
-            yield Finding(
-                "automountServiceAccountToken",
-                f"is {shown(value)} (absent = true)",
-                "false",
-                "set automountServiceAccountToken=false",
-            )
+        yield from expect(
+            as_bool(r.get("automountServiceAccountToken")),
+            "automountServiceAccountToken",
+            (False,),
+            "false",
+            "set automountServiceAccountToken=false",
+            absent="true",
+        )
         return
     path, spec = pod_spec(r)
     if as_bool(get(spec, "automountServiceAccountToken")) is True:
