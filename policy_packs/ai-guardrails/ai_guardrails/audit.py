@@ -24,6 +24,7 @@ from ai_guardrails.core import (
     resource_policy,
     shown,
     stack_policy,
+    string_list,
 )
 from ai_guardrails.tags import (
     CLASSIFICATION,
@@ -197,14 +198,7 @@ def _tag_value_problem(key: str, value: str, stack: str) -> str | None:
     tokens=[],
     tokens_label="every taggable aws:* token (aws_taggable_types.json)",
     predicate=is_taggable,
-    config={
-        "requiredTags": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": TAG_STANDARD["required"],
-            "description": "Tag keys every taggable resource carries.",
-        }
-    },
+    config={"requiredTags": string_list(TAG_STANDARD["required"], "Tag keys every taggable resource carries.")},
 )
 def standard_tags(r: Resource, config: Config) -> Iterator[Outcome]:
     """`tags` holds every `requiredTags` key; environment, tier, classification, tenant, stack (= this stack) and

@@ -19,6 +19,7 @@ from ai_guardrails.core import (
     resource_policy,
     shown,
     stack_policy,
+    string_list,
 )
 from ai_guardrails.documents import role_name_of
 from ai_guardrails.joins import ROLE, owner_in_stack
@@ -35,12 +36,10 @@ DETECTOR_FEATURE = "aws:guardduty/detectorFeature:DetectorFeature"
 
 _ADMIN_POLICIES = ("AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy")
 _OPEN = ("0.0.0.0/0", "::/0")
-_ADMIN_ROLES = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": ["aip-*-platform-platform-admin", "aip-*-platform-break-glass", "aip-*-platform-deployer"],
-    "description": "Role names (fnmatch) that may hold cluster-wide admin access.",
-}
+_ADMIN_ROLES = string_list(
+    ["aip-*-platform-platform-admin", "aip-*-platform-break-glass", "aip-*-platform-deployer"],
+    "Role names (fnmatch) that may hold cluster-wide admin access.",
+)
 
 
 @resource_policy(
@@ -108,12 +107,7 @@ def eks_private_endpoint(r: Resource, config: Config) -> Iterator[Outcome]:
     remediation="Set version to one of the supported versions.",
     tokens=[CLUSTER],
     config={
-        "supportedVersions": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": STANDARDS["kubernetes_versions"],
-            "description": "Kubernetes versions in standard support.",
-        }
+        "supportedVersions": string_list(STANDARDS["kubernetes_versions"], "Kubernetes versions in standard support.")
     },
 )
 def eks_supported_version(r: Resource, config: Config) -> Iterator[Outcome]:

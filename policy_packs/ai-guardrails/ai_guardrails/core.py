@@ -167,6 +167,11 @@ class Config(dict[str, Any]):
         self.stack = stack
 
 
+def string_list(default: list[str], description: str) -> dict[str, Any]:
+    """A config property that is a list of strings, with its secure default (the prod value)."""
+    return {"type": "array", "items": {"type": "string"}, "default": default, "description": description}
+
+
 Kind = Literal["resource", "stack"]
 ResourceCheck = Callable[[Resource, Config], Iterable[Outcome]]
 
@@ -447,5 +452,6 @@ __all__ = [
     "resource_policy",
     "shown",
     "stack_policy",
+    "string_list",
     "to_policy",
 ]

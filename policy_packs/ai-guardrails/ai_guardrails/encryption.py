@@ -23,6 +23,7 @@ from ai_guardrails.core import (
     resource_policy,
     shown,
     stack_policy,
+    string_list,
 )
 from ai_guardrails.documents import IDENTITY_DOCUMENT_TOKENS, Statement, identity_documents, role_name_of, statements
 from ai_guardrails.joins import (
@@ -224,18 +225,10 @@ def _principal_findings(statement: Statement, path: str, config: Config, *, serv
 
 
 _KEY_POLICY_CONFIG = {
-    "restrictingConditions": {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": RESTRICTING_CONDITIONS,
-        "description": "Condition keys (fnmatch) that restrict a broad or service principal.",
-    },
-    "servicePrincipals": {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": SERVICE_PRINCIPALS,
-        "description": "Service principals (fnmatch) a key purpose may need.",
-    },
+    "restrictingConditions": string_list(
+        RESTRICTING_CONDITIONS, "Condition keys (fnmatch) that restrict a broad or service principal."
+    ),
+    "servicePrincipals": string_list(SERVICE_PRINCIPALS, "Service principals (fnmatch) a key purpose may need."),
 }
 
 
@@ -482,16 +475,12 @@ def sse_rules(r: Resource) -> list[tuple[str, Any, Any, Any]]:
 _KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 _SSE_S3 = "AES256"
 _SSE_VOCABULARY = [_SSE_S3, *_KMS_ALGORITHMS]
-_LOG_TARGET_PURPOSES = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": ["access-logs"],
-    "description": (
-        "Purposes of the platform's S3 server access log target buckets (aip-<env>-platform-<purpose>-<account>-"
-        "<region>): S3 log delivery supports only SSE-S3 default encryption on its target bucket, so SSE-KMS is not "
-        "required of them. Only platform-owned buckets qualify; model and data buckets never do."
-    ),
-}
+_LOG_TARGET_PURPOSES = string_list(
+    ["access-logs"],
+    "Purposes of the platform's S3 server access log target buckets (aip-<env>-platform-<purpose>-<account>-"
+    "<region>): S3 log delivery supports only SSE-S3 default encryption on its target bucket, so SSE-KMS is not "
+    "required of them. Only platform-owned buckets qualify; model and data buckets never do.",
+)
 
 
 def _platform_log_target(r: Resource, purposes: list[str]) -> bool | None:
@@ -729,12 +718,9 @@ def _foreign_role_owners(
     ),
     tokens=[KEY, KEY_POLICY, GRANT, ROLE],
     config={
-        "platformRolesOnTenantKeys": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["break-glass"],
-            "description": "Platform role suffixes (aip-<env>-platform-<suffix>) admitted on tenant keys.",
-        }
+        "platformRolesOnTenantKeys": string_list(
+            ["break-glass"], "Platform role suffixes (aip-<env>-platform-<suffix>) admitted on tenant keys."
+        )
     },
 )
 def kms_key_principals_owner(stack: Stack, config: Config) -> Iterator[Outcome]:

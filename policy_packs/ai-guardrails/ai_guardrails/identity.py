@@ -18,6 +18,7 @@ from ai_guardrails.core import (
     resource_policy,
     shown,
     stack_policy,
+    string_list,
 )
 from ai_guardrails.documents import (
     IAM_POLICY,
@@ -49,40 +50,30 @@ ATTACHMENTS = (
 )
 _ADMIN_MANAGED = ("AdministratorAccess", "IAMFullAccess", "PowerUserAccess")
 _ESCALATING_VERBS = ("bind", "escalate", "impersonate")
-_ADMIN_ROLES = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": ["aip-*-platform-platform-admin", "aip-*-platform-break-glass"],
-    "description": "Role names (fnmatch) that may hold administrator access.",
-}
+_ADMIN_ROLES = string_list(
+    ["aip-*-platform-platform-admin", "aip-*-platform-break-glass"],
+    "Role names (fnmatch) that may hold administrator access.",
+)
 _RBAC_CONFIG = {"systemNamespaces": SYSTEM_NAMESPACES_SCHEMA, "systemAllowlist": ALLOWLIST_SCHEMA}
 USER = "aws:iam/user:User"
-_BOUNDARY_NAMES = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": ["aip-*-tenant-boundary", "aip-*-platform-boundary"],
-    "description": (
-        "Names (fnmatch) of the managed policies reviewed as permissions boundaries: the account baseline's tenant "
-        "and platform boundaries. A boundary grants nothing, it caps what identity policies grant, so it may Allow "
-        "with NotAction or '*'; iam-boundary-not-granted checks that nothing attaches one as an identity policy."
-    ),
-}
-_BOUNDARY_MUST_DENY = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": [
+_BOUNDARY_NAMES = string_list(
+    ["aip-*-tenant-boundary", "aip-*-platform-boundary"],
+    "Names (fnmatch) of the managed policies reviewed as permissions boundaries: the account baseline's tenant "
+    "and platform boundaries. A boundary grants nothing, it caps what identity policies grant, so it may Allow "
+    "with NotAction or '*'; iam-boundary-not-granted checks that nothing attaches one as an identity policy.",
+)
+_BOUNDARY_MUST_DENY = string_list(
+    [
         "iam:DeleteRolePermissionsBoundary",
         "iam:CreateUser",
         "iam:CreateAccessKey",
         "iam:CreateLoginProfile",
         "organizations:LeaveOrganization",
     ],
-    "description": (
-        "Actions every permissions boundary stops (no Allow covers them, or an unconditional Deny on every resource "
-        "does): a bounded principal never lifts its own cap, mints long-lived credentials that escape it, or takes "
-        "the account out of the organization's guardrails."
-    ),
-}
+    "Actions every permissions boundary stops (no Allow covers them, or an unconditional Deny on every resource "
+    "does): a bounded principal never lifts its own cap, mints long-lived credentials that escape it, or takes "
+    "the account out of the organization's guardrails.",
+)
 REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 SINGLE_TENANT = "single-tenant"
 
@@ -282,18 +273,14 @@ def iam_boundary_not_granted(stack: Stack, config: Config) -> Iterator[Outcome]:
 
 
 _POWER_USER = "PowerUserAccess"
-_POWER_USER_ROLES = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": ["aip-*-platform-deployer"],
-    "description": (
-        "Role names (fnmatch) that may hold PowerUserAccess, and no other administrator managed policy: the platform "
-        "deployer, which GitHub Actions of one repository's configured branches assume through OIDC to run pulumi up "
-        "for every platform stack. PowerUserAccess grants no IAM; the deployer's IAM rights are a separate inline "
-        "policy limited to the platform stacks' own role, policy and instance-profile names (roles created only with "
-        "the tenant boundary), and the platform boundary caps the whole role."
-    ),
-}
+_POWER_USER_ROLES = string_list(
+    ["aip-*-platform-deployer"],
+    "Role names (fnmatch) that may hold PowerUserAccess, and no other administrator managed policy: the platform "
+    "deployer, which GitHub Actions of one repository's configured branches assume through OIDC to run pulumi up "
+    "for every platform stack. PowerUserAccess grants no IAM; the deployer's IAM rights are a separate inline "
+    "policy limited to the platform stacks' own role, policy and instance-profile names (roles created only with "
+    "the tenant boundary), and the platform boundary caps the whole role.",
+)
 
 
 @resource_policy(
@@ -346,12 +333,10 @@ def iam_no_admin_managed_policies(r: Resource, config: Config) -> Iterator[Outco
     remediation="Set permissionsBoundary to the baseline's tenant boundary policy ARN.",
     tokens=[ROLE],
     config={
-        "tenantBoundaryPatterns": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["arn:aws*:iam::*:policy/aip-*-tenant-boundary"],
-            "description": "Permissions boundary ARNs (fnmatch) accepted on tenant roles.",
-        }
+        "tenantBoundaryPatterns": string_list(
+            ["arn:aws*:iam::*:policy/aip-*-tenant-boundary"],
+            "Permissions boundary ARNs (fnmatch) accepted on tenant roles.",
+        )
     },
 )
 def iam_tenant_permissions_boundary(r: Resource, config: Config) -> Iterator[Outcome]:
@@ -438,15 +423,11 @@ def iam_scoped_trust(r: Resource, config: Config) -> Iterator[Outcome]:
                     )
 
 
-_HUMAN_ROLES = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": ["aip-*-platform-platform-admin", "aip-*-platform-break-glass"],
-    "description": (
-        "Role names (fnmatch) that humans assume (reviewed): the account baseline's platform-admin and break-glass "
-        "roles. Their trust requires MFA and admits no service or federated principal."
-    ),
-}
+_HUMAN_ROLES = string_list(
+    ["aip-*-platform-platform-admin", "aip-*-platform-break-glass"],
+    "Role names (fnmatch) that humans assume (reviewed): the account baseline's platform-admin and break-glass "
+    "roles. Their trust requires MFA and admits no service or federated principal.",
+)
 _MFA_KEY = "aws:multifactorauthpresent"
 
 

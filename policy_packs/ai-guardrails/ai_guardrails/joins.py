@@ -13,7 +13,7 @@ from typing import Any
 
 from aiplatform_standards import platform
 
-from ai_guardrails.core import Resource, Stack
+from ai_guardrails.core import Resource, Stack, string_list
 from ai_guardrails.tags import owner
 from ai_guardrails.values import get, items
 
@@ -27,12 +27,9 @@ REPOSITORY = "aws:ecr/repository:Repository"
 VPC = "aws:ec2/vpc:Vpc"
 
 # Bucket purposes that hold models or data (KMS-9, REG-10, REG-11), shared by the policies that scope on them.
-ARTIFACT_PURPOSES_SCHEMA = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": ["models", "data"],
-    "description": "Bucket purposes (aip-<env>-<owner>-<purpose>-...) that hold models or data.",
-}
+ARTIFACT_PURPOSES_SCHEMA = string_list(
+    ["models", "data"], "Bucket purposes (aip-<env>-<owner>-<purpose>-...) that hold models or data."
+)
 
 _ALIAS = re.compile(r"alias/(?P<env>[a-z0-9-]+)/(?P<owner>[a-z0-9-]+)/(?P<purpose>[a-z0-9-]+)$")
 _PREFIX = platform()["name_prefix"]

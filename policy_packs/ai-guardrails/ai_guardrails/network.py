@@ -20,6 +20,7 @@ from ai_guardrails.core import (
     resource_policy,
     shown,
     stack_policy,
+    string_list,
 )
 from ai_guardrails.joins import VPC
 from ai_guardrails.kube import NETWORK_POLICY, SERVICE, SYSTEM_NAMESPACES_SCHEMA, is_system, namespace_of
@@ -343,24 +344,14 @@ def vpc_flow_logs(stack: Stack, config: Config) -> Iterator[Outcome]:
     ),
     tokens=[VPC, VPC_ENDPOINT, INSTANCE],
     config={
-        "interfaceEndpoints": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ENDPOINTS["required_interface"],
-            "description": "Interface endpoint services every VPC needs.",
-        },
-        "gatewayEndpoints": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ENDPOINTS["gateway"],
-            "description": "Gateway endpoint services every VPC needs.",
-        },
-        "ssmEndpoints": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ENDPOINTS["ssm_interface"],
-            "description": "Interface endpoints needed where the stack has EC2 instances reached through SSM.",
-        },
+        "interfaceEndpoints": string_list(
+            ENDPOINTS["required_interface"], "Interface endpoint services every VPC needs."
+        ),
+        "gatewayEndpoints": string_list(ENDPOINTS["gateway"], "Gateway endpoint services every VPC needs."),
+        "ssmEndpoints": string_list(
+            ENDPOINTS["ssm_interface"],
+            "Interface endpoints needed where the stack has EC2 instances reached through SSM.",
+        ),
     },
 )
 def vpc_required_endpoints(stack: Stack, config: Config) -> Iterator[Outcome]:

@@ -21,6 +21,7 @@ from ai_guardrails.core import (
     resource_policy,
     shown,
     stack_policy,
+    string_list,
 )
 from ai_guardrails.documents import Statement, role_name_of, statements
 from ai_guardrails.encryption import _is_aws_managed_key
@@ -160,14 +161,7 @@ def ecr_creation_template_governed(r: Resource, config: Config) -> Iterator[Outc
     severity=CRITICAL,
     remediation="Name IAM roles, never '*' or whole accounts; grant push actions only to the platform CI role.",
     tokens=[REPOSITORY_POLICY, REGISTRY_POLICY, CREATION_TEMPLATE],
-    config={
-        "pushRoleNames": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["aip-*-platform-ci"],
-            "description": "Role names (fnmatch) that may push images.",
-        }
-    },
+    config={"pushRoleNames": string_list(["aip-*-platform-ci"], "Role names (fnmatch) that may push images.")},
 )
 def ecr_policy_least_privilege(r: Resource, config: Config) -> Iterator[Outcome]:
     """`policy` (`repositoryPolicy` on templates): Allow statements name role ARNs only (no `*`, no account); push
@@ -282,15 +276,11 @@ def _restricted_to_source(statement: Statement) -> bool:
     ),
     tokens=[BUCKET_POLICY],
     config={
-        "servicePrincipals": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["logging.s3.amazonaws.com", "cloudtrail.amazonaws.com", "delivery.logs.amazonaws.com"],
-            "description": (
-                "Service principals a bucket policy may admit, each under aws:SourceAccount or an aws:SourceArn that "
-                "names the account (CloudTrail's documented bucket policy conditions on the trail's ARN)."
-            ),
-        }
+        "servicePrincipals": string_list(
+            ["logging.s3.amazonaws.com", "cloudtrail.amazonaws.com", "delivery.logs.amazonaws.com"],
+            "Service principals a bucket policy may admit, each under aws:SourceAccount or an aws:SourceArn that "
+            "names the account (CloudTrail's documented bucket policy conditions on the trail's ARN).",
+        )
     },
 )
 def s3_bucket_policy_principals(r: Resource, config: Config) -> Iterator[Outcome]:
@@ -508,14 +498,7 @@ def s3_artifact_buckets_versioned(stack: Stack, config: Config) -> Iterator[Outc
     severity=CRITICAL,
     remediation="Remove other owners' roles from the bucket policy.",
     tokens=[*BUCKETS, BUCKET_POLICY],
-    config={
-        "platformRoles": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["break-glass"],
-            "description": "Platform role suffixes admitted on tenant buckets.",
-        }
-    },
+    config={"platformRoles": string_list(["break-glass"], "Platform role suffixes admitted on tenant buckets.")},
 )
 def s3_bucket_policy_owner_principals(stack: Stack, config: Config) -> Iterator[Outcome]:
     """Each `BucketPolicy`, joined to its bucket through `bucket`, names roles (aip-<env>-<owner>-*) of the bucket's

@@ -22,6 +22,7 @@ from ai_guardrails.core import (
     resource_policy,
     shown,
     stack_policy,
+    string_list,
 )
 from ai_guardrails.kube import (
     ALLOWLIST_SCHEMA,
@@ -349,12 +350,10 @@ def k8s_read_only_root_filesystem(r: Resource, config: Config) -> Iterator[Outco
     tokens_label="Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob",
     config={
         **_WORKLOAD_CONFIG,
-        "allowedImages": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["*.dkr.ecr.*.amazonaws.com/*/{tenant}/*", "*.dkr.ecr.*.amazonaws.com/ecr-public/*"],
-            "description": "Image patterns (fnmatch); {tenant} is the workload's namespace.",
-        },
+        "allowedImages": string_list(
+            ["*.dkr.ecr.*.amazonaws.com/*/{tenant}/*", "*.dkr.ecr.*.amazonaws.com/ecr-public/*"],
+            "Image patterns (fnmatch); {tenant} is the workload's namespace.",
+        ),
     },
 )
 def k8s_approved_registries(r: Resource, config: Config) -> Iterator[Outcome]:
