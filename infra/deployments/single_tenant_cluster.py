@@ -4,9 +4,10 @@ Pattern C of the guide (§9): for high-value models and regulated data nothing i
 tenant. The stack builds, for its one tenant and from the same components as the shared cluster:
 its workload identity, key ring (every purpose, the tenant's own), VPC with the same egress controls,
 access-log bucket, budget alert topic, EKS cluster (the tenant owns the cluster: its roles, keys,
-node group and log group carry the tenant's name and tags), priority classes, registry, model store,
-namespace and budget. Every component gets the tenant's tag scope, so every resource is tagged tier
-``single-tenant`` with the tenant's classification.
+node group and log group carry the tenant's name and tags), priority classes, the admission policy
+that admits only the tenant's own images, registry, model store, namespace and budget. Every
+component gets the tenant's tag scope, so every resource is tagged tier ``single-tenant`` with the
+tenant's classification.
 
 With ``tenantAccount`` every component (and so every resource and invoke below it) goes through an
 explicit AWS provider that assumes the configured role in the tenant's own account, with the
@@ -26,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import iam, naming
+from infra.components.admission import TenantAdmissionPolicy, TenantAdmissionPolicyArgs
 from infra.components.alert_topic import AlertTopic, AlertTopicArgs
 from infra.components.budget import TenantBudget, TenantBudgetArgs
 from infra.components.cluster import SecureCluster, SecureClusterArgs
@@ -193,6 +195,12 @@ def build(settings: Settings) -> None:
         opts=opts,
     )
     PriorityClasses(f"{name}-priority-classes", PriorityClassesArgs(provider=cluster.provider), opts=opts)
+    # Alone in its cluster, the tenant still runs only its own images (and the platform's approved prefixes).
+    TenantAdmissionPolicy(
+        f"{name}-admission",
+        TenantAdmissionPolicyArgs(settings, cluster.cluster_name, cluster.provider),
+        opts=opts,
+    )
     outputs = build_stores(
         settings,
         base,
