@@ -36,6 +36,8 @@ from audit.model import (
 )
 
 Known = dict[str, dict[str, str]]
+# What a listing says of one resource: its ARN, its id, and its description (when it has one).
+Listed = tuple[str, str, dict[str, Any]]
 Source = Callable[[AuditContext, Known], list[Resource]]
 _SOURCES: dict[str, Source] = {}
 # Instances in these states can run (again) with what they were launched with.
@@ -167,38 +169,41 @@ def _repository_tags(ctx: AuditContext, arn: str) -> dict[str, str]:
     return tag_map((ctx.api.call("ecr", "ListTagsForResource", resourceArn=arn) or {}).get("tags"))
 
 
+def _in_stack_by_tags(
+    ctx: AuditContext,
+    known: Known,
+    resource_type: str,
+    listed: list[Listed],
+    read_tags: Callable[[str, str], dict[str, str]],
+) -> list[Resource]:
+    """The listed (ARN, id, description) that carry the stack's tag, with tags from the Tagging
+    API's answer or, for what it did not return, read from the service."""
+    found = []
+    for arn, resource_id, data in listed:
+        tags = known[arn] if arn in known else read_tags(arn, resource_id)
+        if _in_stack(ctx, tags):
+            found.append(Resource(resource_type, arn, resource_id, tags, data))
+    return found
+
+
 @source(KMS_KEY)
 def _keys(ctx: AuditContext, known: Known) -> list[Resource]:
-    found = []
-    for key in ctx.api.items("kms", "ListKeys", "Keys"):
-        arn = key["KeyArn"]
-        tags = known[arn] if arn in known else _key_tags(ctx, arn)
-        if _in_stack(ctx, tags):
-            found.append(Resource(KMS_KEY, arn, key["KeyId"], tags))
-    return found
+    listed: list[Listed] = [(key["KeyArn"], key["KeyId"], {}) for key in ctx.api.items("kms", "ListKeys", "Keys")]
+    return _in_stack_by_tags(ctx, known, KMS_KEY, listed, lambda arn, _: _key_tags(ctx, arn))
 
 
 @source(S3_BUCKET)
 def _buckets(ctx: AuditContext, known: Known) -> list[Resource]:
-    found = []
-    for bucket in ctx.api.items("s3", "ListBuckets", "Buckets", BucketRegion=ctx.region):
-        name = bucket["Name"]
-        arn = f"arn:{ctx.partition}:s3:::{name}"
-        tags = known[arn] if arn in known else _bucket_tags(ctx, name)
-        if _in_stack(ctx, tags):
-            found.append(Resource(S3_BUCKET, arn, name, tags))
-    return found
+    buckets = ctx.api.items("s3", "ListBuckets", "Buckets", BucketRegion=ctx.region)
+    listed: list[Listed] = [(f"arn:{ctx.partition}:s3:::{bucket['Name']}", bucket["Name"], {}) for bucket in buckets]
+    return _in_stack_by_tags(ctx, known, S3_BUCKET, listed, lambda _, name: _bucket_tags(ctx, name))
 
 
 @source(ECR_REPOSITORY)
 def _repositories(ctx: AuditContext, known: Known) -> list[Resource]:
-    found = []
-    for repository in ctx.api.items("ecr", "DescribeRepositories", "repositories"):
-        arn = repository["repositoryArn"]
-        tags = known[arn] if arn in known else _repository_tags(ctx, arn)
-        if _in_stack(ctx, tags):
-            found.append(Resource(ECR_REPOSITORY, arn, repository["repositoryName"], tags, repository))
-    return found
+    repositories = ctx.api.items("ecr", "DescribeRepositories", "repositories")
+    listed = [(item["repositoryArn"], item["repositoryName"], item) for item in repositories]
+    return _in_stack_by_tags(ctx, known, ECR_REPOSITORY, listed, lambda arn, _: _repository_tags(ctx, arn))
 
 
 @source(EKS_CLUSTER)
