@@ -676,6 +676,14 @@ def _artifact_logged() -> None:
     aws.s3.BucketLogging("log", bucket=ok.id, target_bucket="logs", target_prefix="models/")
     _bucket("ok-logs-bucket", "platform", "logs")
     _bucket("bad-data", purpose="data")
+    # A log target whose name yields no purpose (a tenant's, named for the platform) is known by the join.
+    target = aws.s3.Bucket("ok-unnamed-log-target", bucket=_name("platform", "access-logs"), tags=tags("clinical"))
+    aws.s3.BucketLogging("to-target", bucket=ok.id, target_bucket=target.bucket, target_prefix="models/")
+    # Without the join, a purpose the name does not yield still counts as models or data.
+    aws.s3.Bucket("bad-underivable-purpose", bucket=_name("platform", "scratch"), tags=tags("clinical"))
+    # A data bucket that receives logs is still a data bucket.
+    data = _bucket("bad-data-log-target", purpose="data")
+    aws.s3.BucketLogging("to-data", bucket=ok.id, target_bucket=data.bucket, target_prefix="models/")
 
 
 @case("s3-artifact-buckets-versioned")

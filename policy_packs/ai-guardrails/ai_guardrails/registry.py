@@ -32,6 +32,7 @@ from ai_guardrails.joins import (
     REPOSITORY,
     bucket_of,
     bucket_purpose,
+    log_targets,
     owner_in_stack,
     role_owner,
     stack_owners,
@@ -447,11 +448,18 @@ def _artifact(bucket: Resource, purposes: list[str]) -> bool:
 )
 def s3_artifact_buckets_logged(stack: Stack, config: Config) -> Iterator[Outcome]:
     """Each bucket whose purpose is in `artifactPurposes` (or not derivable from its name) has a `BucketLogging` or
-    inline `logging`.
+    inline `logging`; a server access log target (the `targetBucket` of a logging configuration, through property
+    dependencies or by name) is exempt unless its purpose is on the list.
+
+    S3 advises against server access logging on a log target bucket (Amazon S3 User Guide, "Enabling Amazon S3 server
+    access logging"); the join recognises the log target even when its name does not yield a purpose.
     """
     covered = _configured_buckets(stack, LOGGING)
+    targets = log_targets(stack)
     for bucket in stack.of(*BUCKETS):
         inline = bucket.get("logging", "targetBucket") or items(bucket.get("loggings"))
+        if bucket.urn in targets and bucket_purpose(bucket) not in config["artifactPurposes"]:
+            continue
         if _artifact(bucket, config["artifactPurposes"]) and bucket.urn not in covered and not inline:
             yield Finding(
                 "(access logging)", "is missing", "a BucketLogging to the log bucket", "add a BucketLogging", bucket
