@@ -31,8 +31,10 @@ statement allows ``kms:Decrypt`` on ``*`` (KMS-4).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 
 import pulumi
 import pulumi_aws as aws
@@ -143,80 +145,6 @@ ECR_PUSH_ACTIONS = (
     "ecr:UploadLayerPart",
 )
 # What the live audit reads: configuration of every resource type in the control catalog, never data.
-AUDIT_READ_ACTIONS = (
-    "access-analyzer:GetAnalyzer",
-    "access-analyzer:ListAnalyzers",
-    "access-analyzer:ListFindings",
-    "budgets:ViewBudget",
-    "ce:ListCostAllocationTags",
-    "cloudtrail:DescribeTrails",
-    "cloudtrail:GetEventSelectors",
-    "cloudtrail:GetTrailStatus",
-    "cloudtrail:ListTags",
-    "ec2:DescribeFlowLogs",
-    "ec2:DescribeInstances",
-    "ec2:DescribeLaunchTemplateVersions",
-    "ec2:DescribeLaunchTemplates",
-    "ec2:DescribeRouteTables",
-    "ec2:DescribeSecurityGroupRules",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeVolumes",
-    "ec2:DescribeVpcEndpoints",
-    "ec2:DescribeVpcs",
-    "ec2:GetEbsDefaultKmsKeyId",
-    "ec2:GetEbsEncryptionByDefault",
-    "ecr:DescribePullThroughCacheRules",
-    "ecr:DescribeRegistry",
-    "ecr:DescribeRepositories",
-    "ecr:DescribeRepositoryCreationTemplates",
-    "ecr:GetLifecyclePolicy",
-    "ecr:GetRegistryPolicy",
-    "ecr:GetRegistryScanningConfiguration",
-    "ecr:GetRepositoryPolicy",
-    "ecr:ListTagsForResource",
-    "eks:DescribeAccessEntry",
-    "eks:DescribeCluster",
-    "eks:DescribeNodegroup",
-    "eks:DescribePodIdentityAssociation",
-    "eks:ListAccessEntries",
-    "eks:ListAssociatedAccessPolicies",
-    "eks:ListClusters",
-    "eks:ListNodegroups",
-    "eks:ListPodIdentityAssociations",
-    "guardduty:GetDetector",
-    "guardduty:ListDetectors",
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
-    "iam:GetRole",
-    "iam:GetRolePolicy",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListRolePolicies",
-    "iam:ListRoles",
-    "kms:DescribeKey",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListAliases",
-    "kms:ListKeys",
-    "kms:ListResourceTags",
-    "logs:DescribeLogGroups",
-    "network-firewall:DescribeFirewall",
-    "network-firewall:DescribeRuleGroup",
-    "network-firewall:ListFirewalls",
-    "s3:GetAccountPublicAccessBlock",
-    "s3:GetBucketLogging",
-    "s3:GetBucketObjectLockConfiguration",
-    "s3:GetBucketOwnershipControls",
-    "s3:GetBucketPolicy",
-    "s3:GetBucketPublicAccessBlock",
-    "s3:GetBucketTagging",
-    "s3:GetBucketVersioning",
-    "s3:GetEncryptionConfiguration",
-    "s3:GetLifecycleConfiguration",
-    "s3:ListAllMyBuckets",
-    "sns:GetTopicAttributes",
-    "tag:GetResources",
-)
 
 
 @dataclass(frozen=True)
@@ -644,8 +572,14 @@ def ci_permissions(settings: Settings) -> list[iam.Statement]:
 
 
 def audit_permissions() -> list[iam.Statement]:
-    """The live audit's read-only view: configuration, never objects, secrets or log contents."""
-    return [{"Sid": "ReadConfiguration", "Effect": "Allow", "Action": list(AUDIT_READ_ACTIONS), "Resource": "*"}]
+    """The live audit's read-only view: exactly the policy the audit ships (audit/iam-policy.json).
+
+    One source: the audit's tests prove every call it makes is allowed by that file, so the role
+    that runs it on a schedule gets the same document, never a hand-kept copy.
+    """
+    document = json.loads(resources.files("audit").joinpath("iam-policy.json").read_text(encoding="utf-8"))
+    statements: list[iam.Statement] = document["Statement"]
+    return statements
 
 
 class PlatformRoles(pulumi.ComponentResource):

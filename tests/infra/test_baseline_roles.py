@@ -14,6 +14,8 @@ from infra.config import BaselineConfig, ConfigError, PullThroughCache, parse_se
 from infra.deployments.account_baseline import baseline_settings
 from preflight import Preview, preview_program
 
+ROOT = Path(__file__).resolve().parents[2]
+
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "111122223333"
 IDENTITY = "999988887777"
@@ -289,13 +291,18 @@ def test_ci_pushes_only_to_the_environment_tenant_repositories(dev: Preview) -> 
     }
 
 
+def test_audit_role_gets_exactly_the_audits_shipped_policy(dev: Preview) -> None:
+    shipped = json.loads((ROOT / "audit" / "iam-policy.json").read_text())["Statement"]
+    assert list(statements(dev.get("aws:iam/rolePolicy:RolePolicy", "baseline-roles-audit")).values()) == shipped
+
+
 def test_audit_reads_configuration_never_data(dev: Preview) -> None:
-    (statement,) = statements(dev.get("aws:iam/rolePolicy:RolePolicy", "baseline-roles-audit")).values()
-    assert statement["Effect"] == "Allow"
-    actions = statement["Action"]
-    assert all(":" in action and "*" not in action for action in actions)
-    assert not [a for a in actions if a in ("s3:GetObject", "secretsmanager:GetSecretValue", "logs:GetLogEvents")]
-    assert not [a for a in actions if a.split(":")[1].startswith(("Put", "Create", "Delete", "Update"))]
+    for statement in statements(dev.get("aws:iam/rolePolicy:RolePolicy", "baseline-roles-audit")).values():
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"]
+        assert all(":" in action and "*" not in action for action in actions)
+        assert not [a for a in actions if a in ("s3:GetObject", "secretsmanager:GetSecretValue", "logs:GetLogEvents")]
+        assert not [a for a in actions if a.split(":")[1].startswith(("Put", "Create", "Delete", "Update"))]
 
 
 def test_template_permissions_name_only_the_cache_prefixes_and_the_registry_key() -> None:
