@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import pulumi
 import yaml
@@ -427,10 +427,15 @@ class GpuPool(_Model):
         return GPU_AMI_TYPES[self.architecture]
 
 
+def _default_gpu_families() -> dict[Tier, tuple[str, ...]]:
+    # The standards data is keyed by tier name; the tiers are the Tier literal's values.
+    return cast(dict[Tier, tuple[str, ...]], gpu_allowed_families())
+
+
 class GpuConfig(_Model):
     """Which GPU families each tier may use; tiers the stack does not name keep the secure default."""
 
-    allowed_families: dict[Tier, tuple[str, ...]] = Field(default_factory=gpu_allowed_families)
+    allowed_families: dict[Tier, tuple[str, ...]] = Field(default_factory=_default_gpu_families)
 
     @field_validator("allowed_families")
     @classmethod
@@ -444,7 +449,7 @@ class GpuConfig(_Model):
                         family=family,
                         known=", ".join(known),
                     )
-        return {**gpu_allowed_families(), **value}
+        return {**_default_gpu_families(), **value}
 
 
 class Tenant(_Model):
