@@ -96,9 +96,6 @@ AWAITING = {
     ("iam-tenant-permissions-boundary", "clinical-cluster-cluster-role"),
     ("iam-tenant-permissions-boundary", "clinical-cluster-system-node-role"),
     ("iam-tenant-permissions-boundary", "clinical-network-flow-logs"),
-    # LogBucket names its bucket for the platform (aip-<env>-platform-access-logs-…) whoever owns it, so the
-    # pack cannot tell the tenant's log target from an unlogged artifact bucket.
-    ("s3-artifact-buckets-logged", "clinical-access-logs"),
     # LogBucket encrypts with SSE-KMS while the pack requires SSE-S3 on log targets (the platform stacks too).
     ("s3-log-target-sse-s3", "clinical-access-logs"),
 }

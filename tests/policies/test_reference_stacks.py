@@ -17,8 +17,8 @@ KNOWN = {
     "baseline": "deployer has PowerUserAccess; tenant boundary uses NotAction; logs key admits a service principal outside the KMS-3 list",
     # Tier C stacks: the exact remaining violations and the change each awaits are in tests/infra/test_single_tenant_cluster.py
     # and tests/infra/test_dedicated_hosts.py (AWAITING).
-    "tenant": "reused SecureCluster/IsolatedNetwork roles lack the tenant boundary; LogBucket names its bucket for the platform and encrypts it with SSE-KMS",
-    "hosts": "reused IsolatedNetwork flow-log role lacks the tenant boundary; LogBucket names its bucket for the platform and encrypts it with SSE-KMS",
+    "tenant": "reused SecureCluster/IsolatedNetwork roles lack the tenant boundary; LogBucket encrypts its bucket with SSE-KMS",
+    "hosts": "reused IsolatedNetwork flow-log role lacks the tenant boundary; LogBucket encrypts its bucket with SSE-KMS",
 }
 
 
