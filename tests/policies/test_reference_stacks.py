@@ -1,7 +1,9 @@
 """Every reference stack has zero mandatory violations in both preflight modes.
 
-Known violations in code other sessions own are reported to them (not waived, not weakened);
-they are listed here as expected failures until fixed, and the marks are strict so a fix shows.
+Violations that remain in code other sessions own are reported to them (not waived, not weakened)
+and listed here exactly: each (policy, resource) with its owner and the change that removes it.
+A stack with known violations is an expected failure only while exactly those remain; the mark is
+strict, so a fix fails the test until its entry goes, and any other violation fails it outright.
 """
 
 from __future__ import annotations
@@ -12,24 +14,63 @@ from guardrails_cases import PACK, REPO
 from preflight import preview_program
 
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (REPO / "stacks").glob("Pulumi.*.yaml"))
-KNOWN = {
-    "platform": "access-log bucket uses SSE-S3 (AWS requires it for server access logs; KMS-9 covers model/data buckets: s3-sse-kms needs a purpose-aware exemption)",
-    "baseline": "deployer has PowerUserAccess; tenant boundary uses NotAction; logs key admits a service principal outside the KMS-3 list",
-    # Tier C stacks: the exact remaining violations and the change each awaits are in tests/infra/test_single_tenant_cluster.py
-    # and tests/infra/test_dedicated_hosts.py (AWAITING).
-    "tenant": "reused SecureCluster/IsolatedNetwork roles lack the tenant boundary; LogBucket encrypts its bucket with SSE-KMS",
-    "hosts": "reused IsolatedNetwork flow-log role lacks the tenant boundary; LogBucket encrypts its bucket with SSE-KMS",
+
+LOG_TARGET = (
+    "infra, tier A LogBucket (b2c2848, reused by tier C): S3 server access log delivery supports only SSE-S3 "
+    "default encryption on its target bucket; encrypt the log bucket with AES256 and drop the logs key's "
+    "logging.s3 statement (KeyRingArgs.access_logs)"
+)
+UNBOUNDED_ROLE = (
+    "infra, tier C reusing tier A's SecureCluster/IsolatedNetwork: a tenant-owned role needs the tenant "
+    "permissions boundary (IAM-3); pass it to the reused components' roles"
+)
+# stack -> {(policy, resource name): owner and the change that removes it}; the same in both modes.
+KNOWN: dict[str, dict[tuple[str, str], str]] = {
+    "platform-dev": {("s3-log-target-sse-s3", "access-logs"): LOG_TARGET},
+    "platform-prod": {("s3-log-target-sse-s3", "access-logs"): LOG_TARGET},
+    "tenant-clinical-prod": {
+        ("s3-log-target-sse-s3", "clinical-access-logs"): LOG_TARGET,
+        ("iam-tenant-permissions-boundary", "clinical-cluster-cluster-role"): UNBOUNDED_ROLE,
+        ("iam-tenant-permissions-boundary", "clinical-cluster-system-node-role"): UNBOUNDED_ROLE,
+        ("iam-tenant-permissions-boundary", "clinical-network-flow-logs"): UNBOUNDED_ROLE,
+    },
+    "hosts-genomics-prod": {
+        ("s3-log-target-sse-s3", "genomics-access-logs"): LOG_TARGET,
+        ("iam-tenant-permissions-boundary", "genomics-network-flow-logs"): UNBOUNDED_ROLE,
+    },
 }
+
+
+class KnownViolations(AssertionError):
+    """Exactly the known violations remain: the expected failure of a strict xfail."""
+
+
+def _reason(known: dict[tuple[str, str], str]) -> str:
+    return "; ".join(f"{policy} on {name} [{owner}]" for (policy, name), owner in sorted(known.items()))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["first-preview", "update"])
 @pytest.mark.parametrize("stack", STACKS)
 def test_reference_stack_has_no_mandatory_violation(stack: str, mode: str, request: pytest.FixtureRequest) -> None:
-    reason = KNOWN.get(stack.split("-", 1)[0])
-    if reason:
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
+    known = KNOWN.get(stack, {})
+    if known:
+        request.applymarker(pytest.mark.xfail(reason=_reason(known), strict=True, raises=KnownViolations))
     preview = preview_program(REPO, stack, mode=mode, policy_packs=[PACK])
-    mandatory = [v for v in preview.violations if v.enforcement_level == "mandatory" and v.waiver is None]
     assert not preview.errors, preview.errors
-    assert not mandatory, "\n".join(v.message for v in mandatory)
+    found = {
+        (v.policy, (v.urn or "").rsplit("::", 1)[-1]): v.message
+        for v in preview.violations
+        if v.enforcement_level == "mandatory" and v.waiver is None
+    }
+    if not found:
+        return
+    new = [message for key, message in sorted(found.items()) if key not in known]
+    fixed = sorted(set(known) - set(found))
+    assert not new, f"violations not in KNOWN: {new}"
+    assert not fixed, f"fixed, remove from KNOWN: {fixed}"
+    raise KnownViolations(_reason(known))
+
+
+def test_known_violations_name_reference_stacks() -> None:
+    assert set(KNOWN) <= set(STACKS), sorted(set(KNOWN) - set(STACKS))
