@@ -23,6 +23,7 @@ process-wide fallbacks are restored afterwards, so one process can run many prog
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
 import gc
@@ -34,20 +35,21 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from types import FrameType
+from typing import Any, ClassVar, TypeVar
 
 import pulumi
 import pulumi.runtime
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import config as runtime_config
+from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime._callbacks import _CallbackServicer
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
-from pulumi.runtime.proto import engine_pb2, resource_pb2
+from pulumi.runtime.proto import engine_pb2, resource_pb2, source_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from . import cloud
@@ -55,6 +57,7 @@ from .model import Diagnostic, Mode, ProgramError, ResourceRecord
 from .project import StackConfig
 from .values import SECRET_SIG, SIG_KEY, UNKNOWN_SENTINELS, Secret, friendly, reveal, struct_to_py
 
+_T = TypeVar("_T")
 ORGANIZATION = "organization"
 STACK_TYPE = "pulumi:pulumi:Stack"
 _SDK_DIR = Path(pulumi.__file__).resolve().parent
@@ -122,7 +125,8 @@ class _Monitor(MockMonitor):
     def __init__(self, run: _Run) -> None:
         super().__init__(_NoMocks())
         self.run = run
-        self.lock = threading.Lock()
+        # Re-entrant: a transform pumps the loop, which may register other resources meanwhile.
+        self.lock = threading.RLock()
         self.providers: dict[str, _ProviderState] = {}
         self.default_providers: dict[tuple[str, str], _ProviderState] = {}
         self.own_transforms: dict[str, list[str]] = {}
@@ -174,23 +178,47 @@ class _Monitor(MockMonitor):
                 f"duplicate resource URN '{urn}'; give the resource a unique name (or another parent)", source
             )
 
-        custom = request.custom
-        is_provider = type_.startswith("pulumi:providers:")
-        props = request.object
-        options = _options(request)
-        provider_ref = request.provider
-        dependencies = sorted(set(request.dependencies))
-        prop_deps = {key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items()}
-
         transforms = self._transforms_for(request, parent)
         if transforms:
-            props, options, provider_ref, depends_on = self._apply_transforms(
-                request, transforms, props, options, provider_ref
-            )
-            if request.transforms:
-                # The engine rebuilds dependencies only when the resource declares its own transforms.
-                dependencies = sorted(set(depends_on).union(*prop_deps.values()) if prop_deps else set(depends_on))
+            # A transform is a coroutine of the SDK's callback server: finish on the loop.
+            raise _Deferred(self._register_transformed(request, urn, source, transforms))
+        return self._register(
+            request,
+            urn,
+            source,
+            request.object,
+            _options(request),
+            request.provider,
+            sorted(set(request.dependencies)),
+        )
 
+    async def _register_transformed(
+        self, request: resource_pb2.RegisterResourceRequest, urn: str, source: tuple[str, int] | None, tokens: list[str]
+    ) -> Any:
+        props, options, provider_ref, depends_on = await self._apply_transforms(
+            request, tokens, request.object, _options(request), request.provider
+        )
+        dependencies = sorted(set(request.dependencies))
+        if request.transforms:
+            # The engine rebuilds dependencies only when the resource declares its own transforms.
+            dependencies = sorted(set(depends_on).union(*(deps.urns for deps in request.propertyDependencies.values())))
+        return self._register(request, urn, source, props, options, provider_ref, dependencies)
+
+    def _register(
+        self,
+        request: resource_pb2.RegisterResourceRequest,
+        urn: str,
+        source: tuple[str, int] | None,
+        props: struct_pb2.Struct,
+        options: dict[str, Any],
+        provider_ref: str,
+        dependencies: list[str],
+    ) -> Any:
+        run = self.run
+        type_, name, parent = request.type, request.name, request.parent
+        custom = request.custom
+        is_provider = type_.startswith("pulumi:providers:")
+        prop_deps = {key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items()}
         package = type_.split(":", 1)[0]
         provider_state: _ProviderState | None = None
         if custom and not is_provider:
@@ -347,7 +375,7 @@ class _Monitor(MockMonitor):
         tokens.extend(self.stack_transform_tokens)
         return tokens
 
-    def _apply_transforms(
+    async def _apply_transforms(
         self,
         request: resource_pb2.RegisterResourceRequest,
         tokens: Sequence[str],
@@ -376,8 +404,8 @@ class _Monitor(MockMonitor):
                 properties=props,
                 options=transform_options,
             )
-            future = asyncio.run_coroutine_threadsafe(callback(transform_request.SerializeToString()), loop)
-            response = resource_pb2.TransformResponse.FromString(future.result().SerializeToString())
+            answer = await callback(transform_request.SerializeToString())
+            response = resource_pb2.TransformResponse.FromString(answer.SerializeToString())
             props = response.properties
             if response.HasField("options"):
                 transform_options = response.options
@@ -649,6 +677,67 @@ def _tuned_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
+_URIS: dict[str, str | None] = {}
+_FRAMES: dict[tuple[str, int | None], source_pb2.StackFrame] = {}
+
+
+def _uri(filename: str) -> str | None:
+    uri = _URIS.get(filename, "")
+    if uri == "":
+        try:
+            uri = Path(filename).as_uri()
+        except ValueError:
+            uri = None
+        _URIS[filename] = uri
+    return uri
+
+
+def _frame(filename: str, line: int | None) -> source_pb2.StackFrame:
+    key = (filename, line)
+    frame = _FRAMES.get(key)
+    if frame is None:
+        uri = _uri(filename) if filename and line is not None else None
+        position = source_pb2.SourcePosition(uri=uri, line=line) if uri is not None and line is not None else None
+        frame = _FRAMES[key] = source_pb2.StackFrame(pc=position)
+    return frame
+
+
+def _stack_trace() -> source_pb2.StackTrace:
+    """The SDK's ``_get_stack_trace``, without reading every frame's source line from disk.
+
+    Same frames, same positions, same result: the SDK walks the stack with
+    ``traceback.extract_stack()``, which also loads each line of source text (and stats every file
+    through linecache) only to throw it away; for each resource that is most of its cost.
+    """
+    stack = []
+    frame: FrameType | None = sys._getframe()
+    while frame is not None:
+        stack.append(frame)
+        frame = frame.f_back
+    stack.reverse()
+    seen = 0
+    index = len(stack) - 1
+    for index in range(len(stack) - 1, -1, -1):
+        if stack[index].f_code.co_name == "__init__":
+            seen += 1
+            if seen == 3:
+                break
+    if index < 1:
+        return source_pb2.StackTrace()
+    frames = [_frame(item.f_code.co_filename, item.f_lineno) for item in reversed(stack[:index])]
+    return source_pb2.StackTrace(frames=frames)
+
+
+@contextlib.contextmanager
+def _fast_stack_traces() -> Iterator[None]:
+    original = runtime_resource._get_stack_trace
+    runtime_resource._get_stack_trace = _stack_trace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = original
+
+
 @contextlib.contextmanager
 def _restored_runtime_fallbacks() -> Iterator[None]:
     """The SDK's settings keep a process-wide fallback per field; put them back after a run."""
@@ -706,6 +795,7 @@ def run(
     stdout = io.StringIO()
     with (
         _restored_runtime_fallbacks(),
+        _fast_stack_traces(),
         _tuned_gc(),
         _working_directory(main_dir),
         _fresh_modules(main_dir),
@@ -737,14 +827,13 @@ def _execute(state: _Run, body: Callable[[], None], root_dir: Path | None) -> No
     runtime_settings.ROOT.set(None)
     runtime_config.set_all_config(dict(state.config.values), list(state.config.secret_keys))
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-    loop = asyncio.new_event_loop()
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preflight-engine")
-    loop.set_default_executor(executor)
+    loop = _EngineLoop()
     state.loop = loop
     state.thread_id = threading.get_ident()
     previous_loop = _current_loop()
     asyncio.set_event_loop(loop)
     try:
+        _start_callbacks(loop, monitor)
         loop.run_until_complete(run_in_stack(body))
     except BaseException as exc:  # the program's failure, whatever it raised
         raise _program_error(exc) from None
@@ -752,8 +841,71 @@ def _execute(state: _Run, body: Callable[[], None], root_dir: Path | None) -> No
         with contextlib.suppress(Exception):
             loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
-        executor.shutdown(wait=True)
         asyncio.set_event_loop(previous_loop)
+
+
+class _Deferred(Exception):
+    """Raised by the monitor when its answer needs the loop (a transform): finish it as a task."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        super().__init__()
+        self.coroutine = coroutine
+
+
+class _EngineLoop(asyncio.SelectorEventLoop):
+    """The program's event loop, with the engine's calls answered in place.
+
+    The SDK sends every engine call through ``run_in_executor`` because a real engine is another
+    process. This engine is an object in this process that answers in microseconds, so a thread
+    handoff per call (a GIL switch and two lock wake-ups) would cost more than the call itself:
+    calls on the default executor run inline and hand back a finished future. A call that must
+    wait for the loop (a transform is a coroutine of the SDK's callback server) raises
+    ``_Deferred`` and completes as a task, the awaiting SDK coroutine suspended meanwhile.
+    """
+
+    def run_in_executor(  # type: ignore[override]
+        self, executor: concurrent.futures.Executor | None, func: Callable[..., _T], *args: Any
+    ) -> asyncio.Future[_T]:
+        if executor is not None:
+            return super().run_in_executor(executor, func, *args)
+        future: asyncio.Future[_T] = self.create_future()
+        try:
+            future.set_result(func(*args))
+        except _Deferred as deferred:
+            task = self.create_task(deferred.coroutine)
+            task.add_done_callback(lambda done: _settle(future, done))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # handed to the awaiting coroutine, as the executor would
+            future.set_exception(exc)
+        return future
+
+
+def _settle(future: asyncio.Future[_T], done: asyncio.Task[Any]) -> None:
+    if future.cancelled():
+        return
+    if done.cancelled():
+        future.cancel()
+    elif done.exception() is not None:
+        future.set_exception(done.exception())  # type: ignore[arg-type]
+    else:
+        future.set_result(done.result())
+
+
+def _start_callbacks(loop: asyncio.AbstractEventLoop, monitor: _Monitor) -> None:
+    """Start the SDK's callback server once, in the run's own context.
+
+    The SDK starts it lazily from inside a registration task, whose context is a copy, so the
+    server it remembers is forgotten again and every registration with transforms starts another
+    server (a gRPC server, its port and threads). Started here, every task of the run inherits it.
+    """
+
+    async def start() -> _CallbackServicer:
+        servicer = _CallbackServicer(monitor)  # type: ignore[arg-type]  # the monitor stands in for the stub
+        await servicer.serve()
+        return servicer
+
+    runtime_settings.SETTINGS.callbacks = loop.run_until_complete(start())
 
 
 def _current_loop() -> asyncio.AbstractEventLoop | None:

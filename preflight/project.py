@@ -20,6 +20,8 @@ from .model import ProgramError, UsageError
 from .values import Secret
 
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
+# libyaml parses a large project file in a fraction of the pure-Python parser's time.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -249,7 +251,7 @@ def _load_yaml(path: Path) -> Any:
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror}") from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader, libyaml's when present
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
