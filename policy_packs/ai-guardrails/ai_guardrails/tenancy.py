@@ -777,7 +777,7 @@ def tenant_namespace_egress_essentials(stack: Stack, config: Config) -> Iterator
     namespace, one to `169.254.170.23/32` port 80.
     """
     agent = K8S["pod_identity_agent_cidr"]
-    identity_namespaces = {a.get("namespace") for a in stack.of(POD_IDENTITY)}
+    identity_namespaces = {ns for a in stack.of(POD_IDENTITY) if isinstance(ns := a.get("namespace"), str)}
     for namespace, name in tenant_namespaces(stack, config):
         policies = in_namespace(stack, namespace, name, NETWORK_POLICY)
         if not any(_allows_egress(p, 53) for p in policies):
