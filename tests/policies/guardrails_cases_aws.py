@@ -339,6 +339,26 @@ def _partitioning() -> None:
     aws.cloudwatch.LogGroup("ok-literal-alias", kms_key_id="alias/dev/search/logs", retention_in_days=30, tags=tags())
 
 
+@case("kms-key-partitioning")
+def _partitioning_baseline() -> None:
+    # The account baseline's own purposes: audit (trail, its log group), default-volumes, registry-cache.
+    audit = _key("audit-key", "platform", "audit")
+    aws.cloudtrail.Trail("ok-trail-audit-key", s3_bucket_name="b", kms_key_id=audit.arn, tags=PLATFORM)
+    aws.cloudwatch.LogGroup("ok-trail-log-group", kms_key_id=audit.arn, retention_in_days=365, tags=PLATFORM)
+    aws.ebs.DefaultKmsKey("ok-default-volumes", key_arn=_key("default-volumes", "platform", "default-volumes").arn)
+    cache = _key("registry-cache", "platform", "registry-cache")
+    template = {"prefix": "ecr-public", "applied_fors": ["PULL_THROUGH_CACHE"], "resource_tags": PLATFORM}
+    aws.ecr.RepositoryCreationTemplate(
+        "ok-cache-template", encryption_configurations=[{"encryption_type": "KMS", "kms_key": cache.arn}], **template
+    )
+    aws.ecr.RepositoryCreationTemplate(
+        "bad-template-audit-key",
+        encryption_configurations=[{"encryption_type": "KMS", "kms_key": audit.arn}],
+        **{**template, "prefix": "k8s"},
+    )
+    aws.ebs.DefaultKmsKey("bad-default-audit-key", key_arn=audit.arn)
+
+
 @case("kms-key-principals-owner")
 def _principals_owner() -> None:
     aws.kms.Key(

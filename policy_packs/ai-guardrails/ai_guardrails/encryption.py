@@ -61,6 +61,7 @@ SSE = (
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 )
 REPOSITORY = "aws:ecr/repository:Repository"
+CREATION_TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 TRAIL = "aws:cloudtrail/trail:Trail"
 
@@ -556,6 +557,7 @@ _BUCKET_PURPOSES = ["models", "data", "logs"]
 # What each consumer's key must be for: token -> (property, path inside it or None, purposes).
 _CONSUMERS: dict[str, tuple[tuple[str, tuple[str | int, ...]], ...]] = {
     REPOSITORY: (("encryptionConfigurations", ()),),
+    CREATION_TEMPLATE: (("encryptionConfigurations", ()),),
     LOG_GROUP: (("kmsKeyId", ()),),
     TRAIL: (("kmsKeyId", ()),),
     VOLUME: (("kmsKeyId", ()),),
@@ -565,15 +567,19 @@ _CONSUMERS: dict[str, tuple[tuple[str, tuple[str | int, ...]], ...]] = {
     EBS_DEFAULT_KEY: (("keyArn", ()),),
     **{token: (("rules", ()),) for token in SSE},
 }
+# The account baseline shares its account (and alias namespace) with a platform stack, so its keys may have purposes
+# of their own (platform.yaml kms.purposes): audit for the trail and its log group, default-volumes for EBS encryption
+# by default, registry-cache for the repositories pull-through caches create.
 _PURPOSE_OF = {
     REPOSITORY: {"registry"},
-    LOG_GROUP: {"logs"},
-    TRAIL: {"logs"},
+    CREATION_TEMPLATE: {"registry-cache", "registry"},
+    LOG_GROUP: {"logs", "audit"},
+    TRAIL: {"audit", "logs"},
     VOLUME: {"volumes"},
     LAUNCH_TEMPLATE: {"volumes"},
     INSTANCE: {"volumes"},
     CLUSTER: {"cluster-secrets"},
-    EBS_DEFAULT_KEY: {"volumes"},
+    EBS_DEFAULT_KEY: {"default-volumes", "volumes"},
 }
 
 
