@@ -1,8 +1,9 @@
 """The hardening every platform bucket shares (CONTROLS REG-7..REG-11, KMS-9).
 
 Used by the model store and the log bucket components: the public access block with all four
-flags, ACLs disabled (BucketOwnerEnforced), versioning, default encryption, and the bucket policy
-statements both need. pulumi-aws 7's ``aws.s3.Bucket`` is the V2 resource, configured through
+flags, ACLs disabled (BucketOwnerEnforced), versioning, default encryption (SSE-KMS for model and
+data buckets, SSE-S3 for a server access log destination), and the bucket policy statements both
+need. pulumi-aws 7's ``aws.s3.Bucket`` is the V2 resource, configured through
 these standalone resources.
 """
 
@@ -44,6 +45,17 @@ def kms_encryption(key_arn: pulumi.Input[str]) -> aws.s3.BucketServerSideEncrypt
         "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key_arn},
         "bucket_key_enabled": True,
     }
+
+
+def sse_s3_encryption() -> aws.s3.BucketServerSideEncryptionConfigurationRuleArgsDict:
+    """Default encryption SSE-S3 (AES256): the only default encryption of a server access log destination.
+
+    The Amazon S3 User Guide ("Enabling Amazon S3 server access logging",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html) supports
+    default encryption on a destination bucket only with SSE-S3; SSE-KMS is not supported there, so
+    logs might never arrive. S3 Bucket Keys apply to SSE-KMS only and are not set.
+    """
+    return {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}
 
 
 def resources(bucket_arn: str) -> list[str]:

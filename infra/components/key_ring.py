@@ -15,8 +15,10 @@ Each key's policy has, and only has:
 - the AWS services the purpose needs, each under a restricting condition: CloudWatch Logs for
   ``logs`` (the log group ARN in the encryption context, limited to the owner's log groups), the
   Auto Scaling service-linked role for ``volumes`` (through EC2; grants only for AWS resources),
-  AWS Budgets for the platform's ``logs`` key when it encrypts the budget alert topic, and S3 server
-  access logging when it encrypts the platform log bucket (``aws:SourceAccount``).
+  AWS Budgets for the platform's ``logs`` key when it encrypts the budget alert topic
+  (``aws:SourceAccount``). No key admits S3 server access logging: the access-log bucket is
+  encrypted with SSE-S3, the only default encryption a log destination supports
+  (infra.components.log_bucket).
 
 With enclave measurements (``KeyRingArgs.attestation``, confidential computing in tier C), the ``data``
 key is the enclave's: instead of ``OwnerUseThroughAwsServices`` its owner's roles may encrypt
@@ -79,7 +81,6 @@ USE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDat
 GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
 LOGS_ACTIONS = ("kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*")
 BUDGETS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
-ACCESS_LOG_ACTIONS = ("kms:GenerateDataKey*",)
 # The key an attested enclave decrypts with, and what each side of the attestation may do with it.
 ATTESTED_PURPOSE = "data"
 IMAGE_SHA384 = f"{ATTESTATION_KEY_PREFIX}ImageSha384"
@@ -105,8 +106,6 @@ class KeyRingArgs:
     extra_log_group_prefixes: Sequence[str] = field(default_factory=tuple)
     # The logs key also encrypts the budget alert topic that AWS Budgets publishes to.
     budget_alerts: bool = False
-    # The logs key also encrypts the S3 server access logs that S3 writes to the platform log bucket.
-    access_logs: bool = False
     # The logs key also encrypts this CloudTrail trail's log files (the account baseline's trail).
     audit_trail_arn: str | None = None
     # The logs key also encrypts the security alert topic that EventBridge rules publish to.
@@ -245,17 +244,6 @@ def _service_statements(args: KeyRingArgs, purpose: str) -> list[iam.Statement]:
                     "Condition": {"StringEquals": {"aws:SourceAccount": account}},
                 }
             )
-        if args.access_logs:
-            statements.append(
-                {
-                    "Sid": "S3ServerAccessLogDelivery",
-                    "Effect": "Allow",
-                    "Principal": {"Service": iam.service_principal("logging.s3")},
-                    "Action": list(ACCESS_LOG_ACTIONS),
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                }
-            )
         statements.extend(_audit_statements(args))
         return statements
     if purpose == "volumes":
@@ -338,10 +326,10 @@ class KeyRing(pulumi.ComponentResource):
         unknown = sorted(set(args.purposes) - set(PURPOSES))
         if unknown:
             raise ValueError(f"KeyRing {name}: unknown purposes {unknown} (use {', '.join(PURPOSES)})")
-        uses_logs = args.budget_alerts or args.access_logs or args.audit_trail_arn or args.security_alerts
+        uses_logs = args.budget_alerts or args.audit_trail_arn or args.security_alerts
         if uses_logs and "logs" not in args.purposes:
             raise ValueError(
-                f"KeyRing {name}: budget_alerts, access_logs, audit_trail_arn and security_alerts need the logs purpose"
+                f"KeyRing {name}: budget_alerts, audit_trail_arn and security_alerts need the logs purpose"
             )
         if args.attestation and (ATTESTED_PURPOSE not in args.purposes or IMAGE_SHA384 not in args.attestation):
             raise ValueError(f"KeyRing {name}: attestation needs the {ATTESTED_PURPOSE} purpose and {IMAGE_SHA384}")

@@ -1,9 +1,11 @@
 """LogBucket: the platform bucket that receives S3 server access logs (CONTROLS REG-7..REG-10).
 
-SSE-KMS with the platform's logs key and S3 Bucket Keys: server access log delivery writes to a
-bucket encrypted with a customer-managed key when the key policy admits ``logging.s3.amazonaws.com``
-(KeyRingArgs.access_logs); an AWS-managed key would not work, the service cannot use it. Its policy
-admits ``logging.s3.amazonaws.com``
+Default encryption SSE-S3 (AES256), not SSE-KMS: the Amazon S3 User Guide ("Enabling Amazon S3
+server access logging",
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html) supports
+default encryption on a server access log destination bucket only with SSE-S3; with SSE-KMS, log
+delivery is not supported and the logs REG-10 requires might never arrive. No KMS key is involved,
+so no key policy admits ``logging.s3.amazonaws.com``. Its policy admits ``logging.s3.amazonaws.com``
 to write, only for source buckets of this account and environment (``aws:SourceAccount``,
 ``aws:SourceArn``); reading and deleting logs is denied to every principal but the platform
 admin and break-glass roles; and every request must use TLS. Logs expire after the environment's
@@ -32,8 +34,6 @@ class LogBucketArgs:
     """The stack whose buckets log here."""
 
     settings: Settings
-    # The platform's logs key, whose policy admits S3 server access log delivery.
-    logs_key_arn: pulumi.Input[str]
 
 
 def log_bucket_policy(settings: Settings, bucket_arn: str) -> list[iam.Statement]:
@@ -72,7 +72,7 @@ class LogBucket(pulumi.ComponentResource):
             settings.environment, PLATFORM, "access-logs", settings.account_id, settings.region
         )
         self.bucket = aws.s3.Bucket(name, bucket=bucket_name, force_destroy=False, opts=child)
-        s3.harden(self, name, self.bucket, s3.kms_encryption(args.logs_key_arn))
+        s3.harden(self, name, self.bucket, s3.sse_s3_encryption())
         aws.s3.BucketLifecycleConfiguration(
             name,
             bucket=self.bucket.id,

@@ -91,11 +91,10 @@ def build_platform(settings: Settings) -> Platform:
             user_role_arns=[roles.platform_admin],
             extra_log_group_prefixes=[f"/aws/eks/{naming.cluster_name(settings.environment)}/"],
             budget_alerts=True,
-            access_logs=True,
         ),
     )
     network = IsolatedNetwork("network", NetworkArgs(settings, PLATFORM, keys.arns["logs"]))
-    log_bucket = LogBucket("access-logs", LogBucketArgs(settings, keys.arns["logs"]))
+    log_bucket = LogBucket("access-logs", LogBucketArgs(settings))
     alerts = AlertTopic("budget-alerts", AlertTopicArgs(settings, keys.arns["logs"]))
     cluster = SecureCluster(
         "cluster",

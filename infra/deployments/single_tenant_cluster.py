@@ -112,7 +112,6 @@ def build_base(
             purposes,
             list(users),
             budget_alerts=True,
-            access_logs=True,
             extra_log_group_prefixes=list(extra_log_group_prefixes),
             depends_on=list(depends_on),
             attestation=dict(attestation or {}),
@@ -120,7 +119,7 @@ def build_base(
         opts=opts,
     )
     network = IsolatedNetwork(f"{name}-network", NetworkArgs(settings, name, keys.arns["logs"]), opts=opts)
-    log_bucket = LogBucket(f"{name}-access-logs", LogBucketArgs(settings, keys.arns["logs"]), opts=opts)
+    log_bucket = LogBucket(f"{name}-access-logs", LogBucketArgs(settings), opts=opts)
     alerts = AlertTopic(f"{name}-budget-alerts", AlertTopicArgs(settings, keys.arns["logs"]), opts=opts)
     return TenantBase(tenant, opts, keys, network, log_bucket, alerts)
 

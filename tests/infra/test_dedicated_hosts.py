@@ -85,10 +85,9 @@ EXPECTED_COUNTS = {
 }
 
 # As in the single-tenant cluster (tests/infra/test_single_tenant_cluster.py AWAITING): the network's flow-log
-# role lacks the tenant boundary, and LogBucket and the pack disagree on the log target's encryption.
+# role lacks the tenant boundary.
 AWAITING = {
     ("iam-tenant-permissions-boundary", "genomics-network-flow-logs"),
-    ("s3-log-target-sse-s3", "genomics-access-logs"),
 }
 
 

@@ -327,8 +327,6 @@ def test_every_resource_uses_only_keys_of_its_own_owner_and_purpose(stack: Stack
             users.setdefault(key.urn, set()).add(owner)
             if record.type not in KEY_REFERENCES:
                 purpose = KEY_PURPOSE[record.type]
-                if record.name == "access-logs":  # the platform's access-log bucket: its logs key
-                    purpose = "logs"
                 assert key.name.endswith(f"-keys-{purpose}"), f"{record.urn} uses {key.urn}, not a {purpose} key"
     assert all(len(owners) == 1 for owners in users.values())
     used = {stack.preview.by_urn(urn).name for urn in users}

@@ -96,8 +96,6 @@ AWAITING = {
     ("iam-tenant-permissions-boundary", "clinical-cluster-cluster-role"),
     ("iam-tenant-permissions-boundary", "clinical-cluster-system-node-role"),
     ("iam-tenant-permissions-boundary", "clinical-network-flow-logs"),
-    # LogBucket encrypts with SSE-KMS while the pack requires SSE-S3 on log targets (the platform stacks too).
-    ("s3-log-target-sse-s3", "clinical-access-logs"),
 }
 
 

@@ -36,8 +36,8 @@ def preview() -> Preview:
     def body() -> None:
         search, fraud, nodes = role("aip-dev-search-workload"), role("aip-dev-fraud-workload"), role("aip-dev-nodes")
         keys = KeyRing("search-keys", KeyRingArgs(SETTINGS, "search", ("registry", "models"), [search.arn]))
-        platform = KeyRing("platform-keys", KeyRingArgs(SETTINGS, "platform", ("logs",), [], access_logs=True))
-        logs = LogBucket("access-logs", LogBucketArgs(SETTINGS, platform.arns["logs"]))
+        KeyRing("platform-keys", KeyRingArgs(SETTINGS, "platform", ("logs",), []))
+        logs = LogBucket("access-logs", LogBucketArgs(SETTINGS))
         ModelStore(
             "search-models", ModelStoreArgs(SETTINGS, SEARCH, keys.arns["models"], [search.arn], logs.bucket_name)
         )
@@ -228,29 +228,20 @@ def test_model_bucket_policy_denies_plain_http_foreign_principals_and_encryption
     }
 
 
-def test_log_bucket_uses_the_platform_logs_key_and_expires_logs(preview: Preview) -> None:
+def test_log_bucket_uses_sse_s3_and_expires_logs(preview: Preview) -> None:
     assert one(preview, "aws:s3/bucket:Bucket", "access-logs")["bucket"] == LOG_BUCKET
     encryption = preview.get(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "access-logs"
     )
-    assert encryption.inputs["rules"] == [
-        {
-            "applyServerSideEncryptionByDefault": {
-                "sseAlgorithm": "aws:kms",
-                "kmsMasterKeyId": output(preview, "aws:kms/key:Key", "platform-keys-logs", "arn"),
-            },
-            "bucketKeyEnabled": True,
-        }
+    # SSE-S3 is the only default encryption S3 supports on a server access log destination.
+    assert encryption.inputs["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+    assert dependency_records(preview, encryption, "rules") == []
+    # No key admits S3 log delivery: the logs key's policy is exactly that of a logs key without it.
+    assert list(statements(preview.get("aws:kms/key:Key", "platform-keys-logs"))) == [
+        "AccountAdministration",
+        "BreakGlass",
+        "CloudWatchLogsForOwnerLogGroups",
     ]
-    assert [r.name for r in dependency_records(preview, encryption, "rules")] == ["platform-keys-logs"]
-    assert statements(preview.get("aws:kms/key:Key", "platform-keys-logs"))["S3ServerAccessLogDelivery"] == {
-        "Sid": "S3ServerAccessLogDelivery",
-        "Effect": "Allow",
-        "Principal": {"Service": "logging.s3.amazonaws.com"},
-        "Action": ["kms:GenerateDataKey*"],
-        "Resource": "*",
-        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
-    }
     [rule] = one(preview, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "access-logs")["rules"]
     assert rule["status"] == "Enabled"
     assert rule["expiration"] == {"days": 90}
