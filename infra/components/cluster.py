@@ -12,6 +12,13 @@
 - Managed add-ons pinned by version (``ADDON_VERSIONS``), with the VPC CNI enforcing
   NetworkPolicies; EKS installs no unmanaged default add-ons.
 - A system (non-GPU) managed node group on the hardened launch template, one node per AZ.
+- The cluster role and the system node role carry the tenant permissions boundary (IAM-3): the
+  deployer that runs ``pulumi up`` may create a role only with it (platform_roles), whether the
+  cluster is the platform's or a single tenant's. The boundary caps neither role's managed
+  policies in what they need (EC2, ELB, Auto Scaling, ECR pulls, ``kms:DescribeKey`` on this
+  account's keys); it refuses IAM writes, so the legacy cloud provider's
+  ``iam:CreateServiceLinkedRole`` for Elastic Load Balancing does not work from the cluster role
+  (no tenant may create a load balancer Service, NET-7).
 - A Kubernetes provider built from the cluster's outputs that authenticates as the deployer
   role: ``aws eks get-token --role-arn <deployer>`` through the kubeconfig's exec plugin.
 
@@ -204,6 +211,7 @@ class SecureCluster(pulumi.ComponentResource):
             name=naming.role_name(settings.environment, owner, "eks-cluster"),
             description=f"EKS control plane of {physical_name}",
             assume_role_policy=service_trust_policy("eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")),
+            permissions_boundary=roles.tenant_boundary,
             opts=pulumi.ResourceOptions(parent=self),
         )
         cluster_policy = aws.iam.RolePolicyAttachment(
@@ -296,6 +304,7 @@ class SecureCluster(pulumi.ComponentResource):
             name=naming.role_name(settings.environment, owner, "system-nodes"),
             description=f"System nodes of {physical_name}",
             assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
+            permissions_boundary=roles.tenant_boundary,
             opts=pulumi.ResourceOptions(parent=self),
         )
         node_policies = [

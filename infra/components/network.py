@@ -11,7 +11,9 @@
   the NAT gateway, the public subnet's to the internet gateway, and the public subnet sends
   replies for the workload subnet back through the firewall (symmetric inspection). The firewall
   policy drops every established flow that its stateful domain ALLOWLIST does not match (NET-3).
-- Flow logs of ALL traffic to a log group encrypted with the owner's logs key (NET-4, AUD-3).
+- Flow logs of ALL traffic to a log group encrypted with the owner's logs key (NET-4, AUD-3),
+  delivered through a role with the tenant permissions boundary (IAM-3), the only kind of role
+  the deployer may create; it needs only CloudWatch Logs, which the boundary leaves alone.
 - The default security group managed with no rules (NET-1).
 """
 
@@ -232,6 +234,7 @@ class IsolatedNetwork(pulumi.ComponentResource):
             f"{name}-flow-logs",
             name=naming.role_name(settings.environment, self._args.owner, "flow-logs"),
             assume_role_policy=trust,
+            permissions_boundary=settings.required_roles.tenant_boundary,
             opts=self._child,
         )
         # The group's ARN from its name, so that the policy is complete in a first preview.

@@ -23,6 +23,8 @@ LOGS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/33333333-3333-3333-3333-33333333
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/aip-dev-platform-platform-admin"
 DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/aip-dev-platform-deployer"
 CLUSTER_ADMIN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+# The deployer may create a role only with the tenant boundary (platform_roles.deployer_permissions).
+TENANT_BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/aip-dev-tenant-boundary"
 
 CLUSTER = "aws:eks/cluster:Cluster"
 ADDON = "aws:eks/addon:Addon"
@@ -155,6 +157,7 @@ def test_access_entries_only_creator_not_admin(preview: Preview) -> None:
 def test_cluster_role_trusts_eks_only(preview: Preview) -> None:
     role = preview.get(ROLE, "shared-cluster-role")
     assert role.inputs["name"] == "aip-dev-platform-eks-cluster"
+    assert role.inputs["permissionsBoundary"] == TENANT_BOUNDARY
     assert trust(role)["Statement"] == [
         {
             "Effect": "Allow",
@@ -307,6 +310,7 @@ def test_launch_template_stamps_the_platform_tags_on_what_it_launches(preview: P
 def test_system_node_role_trusts_ec2_with_worker_cni_and_pull_policies(preview: Preview) -> None:
     role = preview.get(ROLE, "shared-system-node-role")
     assert role.inputs["name"] == "aip-dev-platform-system-nodes"
+    assert role.inputs["permissionsBoundary"] == TENANT_BOUNDARY
     assert trust(role)["Statement"] == [
         {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": ["sts:AssumeRole"]}
     ]

@@ -6,7 +6,7 @@ hardened launch template, IMDSv2 with hop limit 1, root volume under the tenant'
 public IP, no key pair, Nitro Enclaves), of their network (private subnet of the host's AZ, no
 ingress, HTTPS egress to the VPC and S3 only, the SSM endpoints), of their role (EC2 trust, the
 tenant boundary, the tenant's bucket, repositories and keys, SSM) and of the attested data key;
-the same stack without confidential computing; and the exact violations awaiting reused components.
+the same stack without confidential computing; and the exact set of mandatory violations that remain (none).
 """
 
 from __future__ import annotations
@@ -84,11 +84,8 @@ EXPECTED_COUNTS = {
     "secure-ai-platform:registry:PrivateRegistry": 1,
 }
 
-# As in the single-tenant cluster (tests/infra/test_single_tenant_cluster.py AWAITING): the network's flow-log
-# role lacks the tenant boundary.
-AWAITING = {
-    ("iam-tenant-permissions-boundary", "genomics-network-flow-logs"),
-}
+# As in the single-tenant cluster (tests/infra/test_single_tenant_cluster.py AWAITING).
+AWAITING: set[tuple[str, str]] = set()
 
 
 @pytest.fixture(scope="module")

@@ -153,6 +153,8 @@ def test_flow_logs_capture_all_traffic_to_an_encrypted_log_group(dev: Preview) -
 def test_flow_log_role_is_assumable_by_this_account_flow_logs_only(dev: Preview) -> None:
     role = dev.get("aws:iam/role:Role", "network-flow-logs")
     assert role.inputs["name"] == "aip-dev-platform-flow-logs"
+    # The deployer may create a role only with the tenant boundary (platform_roles.deployer_permissions).
+    assert role.inputs["permissionsBoundary"] == f"arn:aws:iam::{ACCOUNT}:policy/aip-dev-tenant-boundary"
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [
         {
             "Effect": "Allow",

@@ -3,8 +3,8 @@
 The contract: what the stack builds (counts by type), that every AWS resource goes through the
 provider in the tenant's own account, that every resource carries the tenant's tier single-tenant
 tags and labels, that every key, role, repository and cluster is the tenant's own and its policies
-name only the tenant's roles and the platform's operators, and which mandatory violations remain
-(each awaiting a change in a component another session owns, listed with the change).
+name only the tenant's roles and the platform's operators, and the exact set of mandatory violations
+that remain (none).
 """
 
 from __future__ import annotations
@@ -88,15 +88,9 @@ EXPECTED_COUNTS = {
     "secure-ai-platform:tenant_space:TenantSpace": 1,
 }
 
-# Mandatory violations that remain, each caused by a component this issue reuses but does not own; the change
-# each needs is in the issue's closing note. The test is exact, so a fix shows here as a failure to update.
-AWAITING = {
-    # SecureCluster and IsolatedNetwork create their roles without a permissions boundary: fine for the platform's
-    # roles, but a tenant-owned role needs the tenant boundary (and the deployer may create no role without it).
-    ("iam-tenant-permissions-boundary", "clinical-cluster-cluster-role"),
-    ("iam-tenant-permissions-boundary", "clinical-cluster-system-node-role"),
-    ("iam-tenant-permissions-boundary", "clinical-network-flow-logs"),
-}
+# Mandatory violations that remain: none since the reused LogBucket encrypts with SSE-S3 and the reused cluster and
+# network roles carry the tenant boundary. The test is exact, so any new violation fails it.
+AWAITING: set[tuple[str, str]] = set()
 
 
 @pytest.fixture(scope="module")
