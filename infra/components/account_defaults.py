@@ -1,6 +1,6 @@
 """AccountDefaults: the settings AWS holds once per account and region (CONTROLS KMS-7, REG-7, AUD-4).
 
-- EBS encryption by default, with the platform's volumes key as the default key: a volume
+- EBS encryption by default, with the baseline's default-volumes key as the default key: a volume
   created without a key (by any tool, in any stack) is still encrypted with a customer-managed key.
 - The account's S3 public access block with all four flags: no bucket of the account can be made
   public, whatever its own settings.

@@ -1,14 +1,14 @@
 """AuditTrail: the account's multi-region CloudTrail and where it delivers (CONTROLS AUD-1..3).
 
 - The trail: every region, global service events, log file validation, encrypted with the
-  platform's logs key, all management events plus the S3 object events of the buckets whose
+  baseline's audit key, all management events plus the S3 object events of the buckets whose
   names start with the configured prefixes (the model and dataset buckets; AUD-2). The trail's
   own bucket is excluded: logging its deliveries would log itself without end.
 - The log bucket: object lock (governance in dev, compliance in prod, retention from config),
-  versioning, SSE-KMS with the logs key, the public access block, ACLs disabled, lifecycle to
+  versioning, SSE-KMS with the audit key, the public access block, ACLs disabled, lifecycle to
   Glacier Instant Retrieval, TLS only; only CloudTrail may write, and only the break-glass and
   audit roles may read.
-- The CloudWatch Logs group (logs key, retention set) and the role CloudTrail delivers with,
+- The CloudWatch Logs group (audit key, retention set) and the role CloudTrail delivers with,
   which may write only to that group and carries the platform boundary.
 """
 
@@ -34,10 +34,10 @@ READ_ACTIONS = ("s3:DeleteObject*", "s3:GetObject*", "s3:ListBucket*", "s3:Resto
 
 @dataclass
 class AuditTrailArgs:
-    """The stack, the logs key, who may read the logs, what to record, and how long to lock it."""
+    """The stack, the audit key, who may read the logs, what to record, and how long to lock it."""
 
     settings: Settings
-    logs_key_arn: pulumi.Input[str]
+    audit_key_arn: pulumi.Input[str]
     platform_boundary_arn: pulumi.Input[str]
     reader_role_arns: Sequence[str]
     data_event_bucket_prefixes: Sequence[str]
@@ -175,7 +175,7 @@ class AuditTrail(pulumi.ComponentResource):
             {
                 "apply_server_side_encryption_by_default": {
                     "sse_algorithm": "aws:kms",
-                    "kms_master_key_id": args.logs_key_arn,
+                    "kms_master_key_id": args.audit_key_arn,
                 },
                 "bucket_key_enabled": True,
             },
@@ -212,7 +212,7 @@ class AuditTrail(pulumi.ComponentResource):
         self.log_group = aws.cloudwatch.LogGroup(
             name,
             name=log_group_name(settings),
-            kms_key_id=args.logs_key_arn,
+            kms_key_id=args.audit_key_arn,
             retention_in_days=settings.log_retention_days,
             opts=child,
         )
@@ -241,7 +241,7 @@ class AuditTrail(pulumi.ComponentResource):
             include_global_service_events=True,
             enable_log_file_validation=True,
             enable_logging=True,
-            kms_key_id=args.logs_key_arn,
+            kms_key_id=args.audit_key_arn,
             # Derived rather than read from the group, so that a first preview shows it (AUD-1).
             cloud_watch_logs_group_arn=f"{log_group_arn(settings)}:*",
             cloud_watch_logs_role_arn=role.arn,

@@ -8,13 +8,15 @@ Each key's policy has, and only has:
 - ``BreakGlass``: the platform's break-glass role, with every action.
 - ``OwnerUseThroughAwsServices``: the owner's roles, only through the AWS service the purpose
   belongs to (``kms:ViaService``) and only from this account (``kms:CallerAccount``).
-- ``DeployerGrantsForAwsResources`` (cluster-secrets, registry): EKS and ECR create a grant on the
-  key when the deployer creates a cluster or repository; only grants for AWS resources, through
-  the purpose's service. The platform's keys name the deployer; a tenant's keys may name no
+- ``DeployerGrantsForAwsResources`` (cluster-secrets, registry, registry-cache): EKS and ECR create a
+  grant on the key when the deployer creates a cluster or repository; only grants for AWS resources,
+  through the purpose's service. The platform's keys name the deployer; a tenant's keys may name no
   platform role (KMS-3), so they delegate these grants to the account (the deployer's IAM policy).
 - the AWS services the purpose needs, each under a restricting condition: CloudWatch Logs for
-  ``logs`` (the log group ARN in the encryption context, limited to the owner's log groups), the
-  Auto Scaling service-linked role for ``volumes`` (through EC2; grants only for AWS resources),
+  ``logs`` and ``audit`` (the log group ARN in the encryption context, limited to the owner's log
+  groups), the Auto Scaling service-linked role for ``volumes`` and ``default-volumes`` (through
+  EC2; grants only for AWS resources), CloudTrail (``aws:SourceArn`` of the trail) and EventBridge
+  for the account baseline's ``audit`` key when it encrypts the trail and the security alert topic,
   AWS Budgets for the platform's ``logs`` key when it encrypts the budget alert topic
   (``aws:SourceAccount``). No key admits S3 server access logging: the access-log bucket is
   encrypted with SSE-S3, the only default encryption a log destination supports
@@ -55,10 +57,20 @@ VIA_SERVICE = {
     "models": "s3",
     "data": "s3",
     "logs": "logs",
+    # The account baseline's keys (standards: kms.purposes). The audit key's owner roles are those of
+    # the trail's CloudWatch Logs group, as the platform logs key's are of its log groups.
+    "audit": "logs",
+    "default-volumes": "ec2",
+    "registry-cache": "ecr",
 }
 # Purposes whose service creates a grant, with the deployer's permissions, when the deployer
 # creates the resource that uses the key (an EKS cluster, an ECR repository).
-GRANT_PURPOSES = frozenset({"cluster-secrets", "registry"})
+GRANT_PURPOSES = frozenset({"cluster-secrets", "registry", "registry-cache"})
+# Purposes whose key encrypts the owner's CloudWatch Logs groups.
+LOG_GROUP_PURPOSES = ("logs", "audit")
+# Purposes whose key encrypts EBS volumes that Auto Scaling launches: the owner's node volumes, and the
+# account's EBS encryption-by-default key for volumes created without a key of their own.
+VOLUME_PURPOSES = ("volumes", "default-volumes")
 
 ADMIN_ACTIONS = (
     "kms:CancelKeyDeletion",
@@ -106,12 +118,12 @@ class KeyRingArgs:
     extra_log_group_prefixes: Sequence[str] = field(default_factory=tuple)
     # The logs key also encrypts the budget alert topic that AWS Budgets publishes to.
     budget_alerts: bool = False
-    # The logs key also encrypts this CloudTrail trail's log files (the account baseline's trail).
+    # The audit key also encrypts this CloudTrail trail's log files (the account baseline's trail).
     audit_trail_arn: str | None = None
-    # The logs key also encrypts the security alert topic that EventBridge rules publish to.
+    # The audit key also encrypts the security alert topic that EventBridge rules publish to.
     security_alerts: bool = False
     # Roles beyond the deployer that create grants for AWS resources through the purpose's service,
-    # e.g. the ECR role that creates pull-through cache repositories (registry key).
+    # e.g. the ECR role that creates pull-through cache repositories (registry-cache key).
     grant_role_arns: Sequence[str] = field(default_factory=tuple)
     # What must exist before the keys: KMS rejects a key policy naming a principal that does not
     # exist yet, and the account baseline creates the roles its key policies name in the same stack.
@@ -119,6 +131,10 @@ class KeyRingArgs:
     # Enclave measurements (condition key -> value, ``EnclaveAttestation.conditions()``, with at least
     # ImageSha384) that the data key requires for any plaintext; empty: a data key like the others.
     attestation: Mapping[str, str] = field(default_factory=dict)
+    # Purposes renamed since their keys were created (purpose -> former purpose): the key keeps its
+    # identity (a Pulumi alias of its former logical name) and is updated in place, where a replacement
+    # would schedule the old key, and with it every ciphertext under it, for deletion.
+    renamed_purposes: Mapping[str, str] = field(default_factory=dict)
 
 
 def deletion_window_days(settings: Settings) -> int:
@@ -220,7 +236,7 @@ def _grantor(args: KeyRingArgs) -> str:
 def _service_statements(args: KeyRingArgs, purpose: str) -> list[iam.Statement]:
     settings = args.settings
     account = settings.account_id
-    if purpose == "logs":
+    if purpose in LOG_GROUP_PURPOSES:
         prefixes = [naming.log_group_prefix(settings.environment, args.owner), *args.extra_log_group_prefixes]
         arn = f"arn:{settings.partition}:logs:{settings.region}:{account}:log-group:"
         statements: list[iam.Statement] = [
@@ -233,6 +249,8 @@ def _service_statements(args: KeyRingArgs, purpose: str) -> list[iam.Statement]:
                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": [f"{arn}{p}*" for p in prefixes]}},
             }
         ]
+        if purpose == "audit":
+            return statements + _audit_statements(args)
         if args.budget_alerts:
             statements.append(
                 {
@@ -244,9 +262,8 @@ def _service_statements(args: KeyRingArgs, purpose: str) -> list[iam.Statement]:
                     "Condition": {"StringEquals": {"aws:SourceAccount": account}},
                 }
             )
-        statements.extend(_audit_statements(args))
         return statements
-    if purpose == "volumes":
+    if purpose in VOLUME_PURPOSES:
         autoscaling = f"arn:{settings.partition}:iam::{account}:role/{AUTOSCALING_ROLE}"
         via_ec2 = {"kms:CallerAccount": account, "kms:ViaService": iam.regional_service(settings, "ec2")}
         return [
@@ -271,7 +288,7 @@ def _service_statements(args: KeyRingArgs, purpose: str) -> list[iam.Statement]:
 
 
 def _audit_statements(args: KeyRingArgs) -> list[iam.Statement]:
-    """The account baseline's uses of the platform logs key: its trail and its security alert topic."""
+    """The account baseline's uses of its audit key: its trail and its security alert topic."""
     account = args.settings.account_id
     statements: list[iam.Statement] = []
     if args.audit_trail_arn is not None:
@@ -326,11 +343,13 @@ class KeyRing(pulumi.ComponentResource):
         unknown = sorted(set(args.purposes) - set(PURPOSES))
         if unknown:
             raise ValueError(f"KeyRing {name}: unknown purposes {unknown} (use {', '.join(PURPOSES)})")
-        uses_logs = args.budget_alerts or args.audit_trail_arn or args.security_alerts
-        if uses_logs and "logs" not in args.purposes:
-            raise ValueError(
-                f"KeyRing {name}: budget_alerts, audit_trail_arn and security_alerts need the logs purpose"
-            )
+        if args.budget_alerts and "logs" not in args.purposes:
+            raise ValueError(f"KeyRing {name}: budget_alerts needs the logs purpose")
+        if (args.audit_trail_arn or args.security_alerts) and "audit" not in args.purposes:
+            raise ValueError(f"KeyRing {name}: audit_trail_arn and security_alerts need the audit purpose")
+        renamed = sorted(set(args.renamed_purposes) - set(args.purposes))
+        if renamed:
+            raise ValueError(f"KeyRing {name}: renamed_purposes names {renamed}, which are not among its purposes")
         if args.attestation and (ATTESTED_PURPOSE not in args.purposes or IMAGE_SHA384 not in args.attestation):
             raise ValueError(f"KeyRing {name}: attestation needs the {ATTESTED_PURPOSE} purpose and {IMAGE_SHA384}")
 
@@ -347,7 +366,13 @@ class KeyRing(pulumi.ComponentResource):
                 deletion_window_in_days=deletion_window_days(settings),
                 bypass_policy_lockout_safety_check=False,
                 policy=iam.policy(functools.partial(key_policy_statements, args, purpose), args.user_role_arns),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=list(args.depends_on),
+                    aliases=[pulumi.Alias(name=f"{name}-{args.renamed_purposes[purpose]}")]
+                    if purpose in args.renamed_purposes
+                    else None,
+                ),
             )
             self.keys[purpose] = key
             self.aliases[purpose] = aws.kms.Alias(

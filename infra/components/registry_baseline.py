@@ -6,7 +6,7 @@
   (``infra.config.UPSTREAM_REGISTRIES``); their prefixes are unique per account and region,
   which is why only the baseline owns them.
 - One repository creation template per cache prefix: every repository a cache creates gets the
-  standard tags, KMS encryption with the platform's registry key and a lifecycle policy. Cached
+  standard tags, KMS encryption with the baseline's registry-cache key and a lifecycle policy. Cached
   repositories stay mutable: a pull-through cache updates tags in place by AWS design (REG-2).
   ECR applies KMS and tags through a custom role (created with the platform roles), which may only
   create and tag repositories under the cache prefixes.
@@ -27,6 +27,9 @@ from infra.config import PullThroughCache, Settings
 from infra.tags import PLATFORM
 
 TYPE = "secure-ai-platform:registry_baseline:RegistryBaseline"
+
+# The key purpose of the repositories the caches create (standards: kms.purposes).
+REGISTRY_CACHE_PURPOSE = "registry-cache"
 
 TEMPLATE_ACTIONS = ("ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource")
 TEMPLATE_KEY_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant")
@@ -53,7 +56,7 @@ def template_permissions(settings: Settings, caches: Sequence[PullThroughCache])
     """Named through the key's alias (``kms:ResourceAliases``), so the document is known in a first preview."""
     registry = f"arn:{settings.partition}:ecr:{settings.region}:{settings.account_id}:repository"
     keys = f"arn:{settings.partition}:kms:{settings.region}:{settings.account_id}:key/*"
-    alias = naming.kms_alias(settings.environment, PLATFORM, "registry")
+    alias = naming.kms_alias(settings.environment, PLATFORM, REGISTRY_CACHE_PURPOSE)
     return [
         {
             "Sid": "CreateCachedRepositories",

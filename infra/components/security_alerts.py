@@ -2,7 +2,7 @@
 
 Using the break-glass role is legitimate only in an emergency, so every ``AssumeRole`` of it
 (a CloudTrail management event that EventBridge receives in the baseline's region) publishes
-the event to this topic. The topic is encrypted with the platform's logs key (whose policy admits
+the event to this topic. The topic is encrypted with the baseline's audit key (whose policy admits
 EventBridge, infra.components.key_ring); its policy lets only this rule publish
 (``aws:SourceArn``) and refuses requests without TLS. Subscribers are the configured emails;
 other stacks and tools subscribe through the ``alertTopicArn`` output.
@@ -30,7 +30,7 @@ class SecurityAlertsArgs:
     """The stack, the key that encrypts the topic, the alarmed role, and who is told."""
 
     settings: Settings
-    logs_key_arn: pulumi.Input[str]
+    audit_key_arn: pulumi.Input[str]
     break_glass_role_arn: str
     emails: Sequence[str]
 
@@ -97,7 +97,7 @@ class SecurityAlerts(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        self.topic = aws.sns.Topic(name, name=topic_name(settings), kms_master_key_id=args.logs_key_arn, opts=child)
+        self.topic = aws.sns.Topic(name, name=topic_name(settings), kms_master_key_id=args.audit_key_arn, opts=child)
         policy = aws.sns.TopicPolicy(name, arn=self.topic.arn, policy=iam.document(topic_policy(settings)), opts=child)
         for index, email in enumerate(args.emails):
             aws.sns.TopicSubscription(

@@ -2,10 +2,15 @@
 
 In dependency order: the platform roles and the two permissions boundaries (their ARNs are derived
 from the configured account, so key, bucket and topic policies can name them in a first preview);
-the platform's volumes, logs and registry keys, whose policies name those roles; then the account
-defaults (EBS encryption by default with the volumes key, the account public access block,
-cost-allocation tags), the security alert topic with the break-glass alarm, the audit trail,
-threat detection, and the registry settings.
+the platform's audit, default-volumes and registry-cache keys, whose policies name those roles; then
+the account defaults (EBS encryption by default with the default-volumes key, the account public
+access block, cost-allocation tags), the security alert topic with the break-glass alarm (audit
+key), the audit trail (audit key), threat detection, and the registry settings (pull-through cached
+repositories with the registry-cache key).
+
+The keys' purposes are the baseline's own: a platform stack in the same account creates the
+platform's ``volumes``, ``logs`` and ``registry`` keys, and each alias ``alias/<env>/platform/<purpose>``
+exists once per account and region (CONTROLS KMS-5).
 
 Stack outputs: ``roles``, shaped as the platform stacks' ``secure-ai-platform:roles`` config
 ({platformAdmin, breakGlass, deployer, ci, tenantBoundary}); ``auditRoleArn``, ``alertTopicArn``,
@@ -29,7 +34,10 @@ from infra.components.threat_detection import ThreatDetection, ThreatDetectionAr
 from infra.config import BaselineConfig, ConfigError, Settings
 from infra.tags import PLATFORM, TagScope, standard_tags
 
-PURPOSES = ("volumes", "logs", "registry")
+PURPOSES = ("default-volumes", "audit", "registry-cache")
+# The purposes these keys had while the baseline shared the platform stacks' purposes: the keys keep
+# their identity (the trail's log files and the account's default-encrypted volumes stay readable).
+RENAMED_PURPOSES = {"default-volumes": "volumes", "audit": "logs", "registry-cache": "registry"}
 # Only the keys the platform puts on every resource: AWS refuses to activate a key that has never
 # appeared in billing data, so the optional aiplatform:expires-at is left to the accounts that use it.
 COST_ALLOCATION_TAGS: tuple[str, ...] = tuple(platform()["tags"]["required"])
@@ -73,21 +81,22 @@ def build(settings: Settings) -> None:
             security_alerts=True,
             grant_role_arns=[template_role],
             depends_on=[roles],
+            renamed_purposes=RENAMED_PURPOSES,
         ),
     )
     AccountDefaults(
         "baseline-defaults",
-        AccountDefaultsArgs(volumes_key_arn=keys.arns["volumes"], cost_allocation_tags=COST_ALLOCATION_TAGS),
+        AccountDefaultsArgs(volumes_key_arn=keys.arns["default-volumes"], cost_allocation_tags=COST_ALLOCATION_TAGS),
     )
     alerts = SecurityAlerts(
         "baseline-alerts",
-        SecurityAlertsArgs(stack, keys.arns["logs"], arns.break_glass, baseline.alert_emails),
+        SecurityAlertsArgs(stack, keys.arns["audit"], arns.break_glass, baseline.alert_emails),
     )
     trail = AuditTrail(
         "baseline-audit",
         AuditTrailArgs(
             settings=stack,
-            logs_key_arn=keys.arns["logs"],
+            audit_key_arn=keys.arns["audit"],
             platform_boundary_arn=roles.platform_boundary.arn,
             reader_role_arns=[arns.break_glass, audit_role],
             data_event_bucket_prefixes=baseline.data_event_prefixes(env),
@@ -100,8 +109,8 @@ def build(settings: Settings) -> None:
         "baseline-registry",
         RegistryBaselineArgs(
             settings=stack,
-            registry_key_arn=keys.arns["registry"],
-            registry_key_alias=keys.aliases["registry"],
+            registry_key_arn=keys.arns["registry-cache"],
+            registry_key_alias=keys.aliases["registry-cache"],
             template_role=roles.roles[platform_roles.ECR_TEMPLATES],
             caches=baseline.pull_through_caches,
             repository_tags=standard_tags(stack, TagScope.for_platform(stack)),

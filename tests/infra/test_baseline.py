@@ -103,7 +103,7 @@ def one(preview: Preview, token: str) -> Any:
 
 # Mandatory violations that only a change to the ai-guardrails pack removes (the baseline is right and
 # the pack's allowlists predate it); each names the change. When the pack changes, its entry must go.
-PENDING_PACK_CHANGES = {}
+PENDING_PACK_CHANGES: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.slow
@@ -121,14 +121,14 @@ def test_resource_counts(preview: Preview) -> None:
     assert dict(Counter(record.type for record in preview.resources)) == EXPECTED_COUNTS
 
 
-def test_ebs_encryption_by_default_with_the_platform_volumes_key(preview: Preview) -> None:
+def test_ebs_encryption_by_default_with_the_baseline_default_volumes_key(preview: Preview) -> None:
     assert one(preview, "aws:ebs/encryptionByDefault:EncryptionByDefault").inputs == {"enabled": True}
     default_key = one(preview, "aws:ebs/defaultKmsKey:DefaultKmsKey")
     assert default_key.inputs == {"keyArn": UNKNOWN}
-    assert dependency_names(preview, default_key, "keyArn") == ["baseline-keys-volumes"]
-    key = preview.get("aws:kms/key:Key", "baseline-keys-volumes")
+    assert dependency_names(preview, default_key, "keyArn") == ["baseline-keys-default-volumes"]
+    key = preview.get("aws:kms/key:Key", "baseline-keys-default-volumes")
     assert key.inputs["enableKeyRotation"] is True
-    assert key.inputs["description"].startswith(f"alias/{env(preview)}/platform/volumes:")
+    assert key.inputs["description"].startswith(f"alias/{env(preview)}/platform/default-volumes:")
 
 
 def test_account_public_access_block_has_all_four_flags(preview: Preview) -> None:
@@ -190,7 +190,7 @@ def test_trail_is_multi_region_validated_encrypted_and_delivered_to_logs(preview
             },
         ],
     }
-    assert dependency_names(preview, trail, "kmsKeyId") == ["baseline-keys-logs"]
+    assert dependency_names(preview, trail, "kmsKeyId") == ["baseline-keys-audit"]
     assert dependency_names(preview, trail, "cloudWatchLogsRoleArn") == ["baseline-audit-delivery"]
     # The trail waits for its bucket policy, log group and delivery permissions.
     waits = {preview.by_urn(urn).type for urn in trail.dependencies}
@@ -201,7 +201,7 @@ def test_trail_log_group_is_encrypted_with_retention(preview: Preview) -> None:
     group = one(preview, "aws:cloudwatch/logGroup:LogGroup")
     assert group.inputs["name"] == f"/aip/{env(preview)}/platform/cloudtrail"
     assert group.inputs["retentionInDays"] == (365 if env(preview) == "prod" else 90)
-    assert dependency_names(preview, group, "kmsKeyId") == ["baseline-keys-logs"]
+    assert dependency_names(preview, group, "kmsKeyId") == ["baseline-keys-audit"]
 
 
 @pytest.mark.parametrize(("stack", "mode", "days"), [("dev", "GOVERNANCE", 90), ("prod", "COMPLIANCE", 365)])
@@ -234,7 +234,7 @@ def test_log_bucket_is_hardened(preview: Preview) -> None:
             "bucketKeyEnabled": True,
         }
     ]
-    assert dependency_names(preview, sse, "rules") == ["baseline-keys-logs"]
+    assert dependency_names(preview, sse, "rules") == ["baseline-keys-audit"]
     lifecycle = one(preview, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
     days = 365 if env(preview) == "prod" else 90
     assert lifecycle.inputs["rules"] == [
@@ -403,7 +403,7 @@ def test_creation_templates_give_cached_repositories_kms_tags_and_lifecycle(prev
     for record in templates:
         assert record.inputs["appliedFors"] == ["PULL_THROUGH_CACHE"], record.urn
         assert record.inputs["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": UNKNOWN}], record.urn
-        assert dependency_names(preview, record, "encryptionConfigurations") == ["baseline-keys-registry"]
+        assert dependency_names(preview, record, "encryptionConfigurations") == ["baseline-keys-registry-cache"]
         assert dependency_names(preview, record, "customRoleArn") == ["baseline-roles-ecr-templates"]
         # Pull-through caches update tags in place: mutable by AWS design (REG-2).
         assert record.inputs["imageTagMutability"] == "MUTABLE"
@@ -427,7 +427,7 @@ def test_template_role_may_only_create_cached_repositories_with_the_registry_key
     e, account = env(preview), ACCOUNTS[env(preview)]
     policy = preview.get("aws:iam/rolePolicy:RolePolicy", "baseline-registry-templates")
     assert dependency_names(preview, policy, "role") == ["baseline-roles-ecr-templates"]
-    assert "baseline-keys-registry" in {preview.by_urn(urn).name for urn in policy.dependencies}
+    assert "baseline-keys-registry-cache" in {preview.by_urn(urn).name for urn in policy.dependencies}
     registry = f"arn:aws:ecr:us-east-1:{account}:repository"
     assert statements(policy) == {
         "CreateCachedRepositories": {
@@ -441,7 +441,7 @@ def test_template_role_may_only_create_cached_repositories_with_the_registry_key
             "Effect": "Allow",
             "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant"],
             "Resource": f"arn:aws:kms:us-east-1:{account}:key/*",
-            "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/{e}/platform/registry"}},
+            "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/{e}/platform/registry-cache"}},
         },
     }
 
@@ -450,7 +450,7 @@ def test_break_glass_use_alerts_the_encrypted_topic(preview: Preview) -> None:
     e, account = env(preview), ACCOUNTS[env(preview)]
     topic = one(preview, "aws:sns/topic:Topic")
     assert topic.inputs["name"] == f"aip-{e}-platform-security-alerts"
-    assert dependency_names(preview, topic, "kmsMasterKeyId") == ["baseline-keys-logs"]
+    assert dependency_names(preview, topic, "kmsMasterKeyId") == ["baseline-keys-audit"]
     topic_arn = f"arn:aws:sns:us-east-1:{account}:aip-{e}-platform-security-alerts"
     rule_arn = f"arn:aws:events:us-east-1:{account}:rule/aip-{e}-platform-break-glass-used"
     assert statements(one(preview, "aws:sns/topicPolicy:TopicPolicy")) == {
@@ -493,19 +493,61 @@ def test_break_glass_use_alerts_the_encrypted_topic(preview: Preview) -> None:
     assert subscription.inputs["endpoint"] == "security-oncall@example.com"
 
 
+def test_baseline_keys_have_purposes_of_their_own(preview: Preview) -> None:
+    """The platform stack of the same account creates alias/<env>/platform/{volumes,logs,registry} (KMS-5)."""
+    e = env(preview)
+    aliases = {record.name: record.inputs["name"] for record in preview.by_type("aws:kms/alias:Alias")}
+    assert aliases == {
+        f"baseline-keys-{purpose}": f"alias/{e}/platform/{purpose}"
+        for purpose in ("audit", "default-volumes", "registry-cache")
+    }
+    # Renamed from the purposes the keys had: the same keys, updated in place, so nothing under them is lost.
+    renamed = {record.name: record.options["aliases"] for record in preview.by_type("aws:kms/key:Key")}
+    assert renamed == {
+        "baseline-keys-audit": [{"name": "baseline-keys-logs"}],
+        "baseline-keys-default-volumes": [{"name": "baseline-keys-volumes"}],
+        "baseline-keys-registry-cache": [{"name": "baseline-keys-registry"}],
+    }
+
+
 def test_baseline_keys_admit_the_trail_and_eventbridge(preview: Preview) -> None:
     e, account = env(preview), ACCOUNTS[env(preview)]
-    logs = statements(preview.get("aws:kms/key:Key", "baseline-keys-logs"))
+    template = f"arn:aws:iam::{account}:role/aip-baseline/aip-{e}-platform-ecr-templates"
+    deployer = f"arn:aws:iam::{account}:role/aip-baseline/aip-{e}-platform-deployer"
+    policies = {
+        purpose: statements(preview.get("aws:kms/key:Key", f"baseline-keys-{purpose}"))
+        for purpose in ("audit", "default-volumes", "registry-cache")
+    }
+    common = ["AccountAdministration", "BreakGlass", "OwnerUseThroughAwsServices"]
+    assert {purpose: list(policy) for purpose, policy in policies.items()} == {
+        "audit": [
+            *common,
+            "CloudWatchLogsForOwnerLogGroups",
+            "CloudTrailEncryptsAuditLogs",
+            "CloudTrailDescribesKey",
+            "EventBridgePublishesToAlertTopic",
+        ],
+        "default-volumes": [*common, "AutoScalingVolumes", "AutoScalingGrantsForVolumes"],
+        "registry-cache": [*common, "DeployerGrantsForAwsResources"],
+    }
+    audit, registry = policies["audit"], policies["registry-cache"]
     trail = f"arn:aws:cloudtrail:us-east-1:{account}:trail/aip-{e}-platform-audit"
-    assert logs["CloudTrailEncryptsAuditLogs"]["Condition"] == {
+    assert audit["CloudWatchLogsForOwnerLogGroups"]["Condition"] == {
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": [f"arn:aws:logs:us-east-1:{account}:log-group:/aip/{e}/platform/*"]
+        }
+    }
+    assert audit["CloudTrailEncryptsAuditLogs"]["Condition"] == {
         "StringEquals": {"aws:SourceArn": trail},
         "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"},
     }
-    assert logs["EventBridgePublishesToAlertTopic"]["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
-    registry = statements(preview.get("aws:kms/key:Key", "baseline-keys-registry"))
-    template = f"arn:aws:iam::{account}:role/aip-baseline/aip-{e}-platform-ecr-templates"
-    deployer = f"arn:aws:iam::{account}:role/aip-baseline/aip-{e}-platform-deployer"
+    assert audit["CloudTrailDescribesKey"]["Condition"] == {"StringEquals": {"aws:SourceArn": trail}}
+    assert audit["EventBridgePublishesToAlertTopic"]["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
     assert registry["DeployerGrantsForAwsResources"]["Principal"] == {"AWS": sorted([deployer, template])}
+    assert registry["DeployerGrantsForAwsResources"]["Condition"] == {
+        "Bool": {"kms:GrantIsForAWSResource": "true"},
+        "StringEquals": {"kms:ViaService": "ecr.us-east-1.amazonaws.com"},
+    }
     # KMS rejects a policy naming a role that does not exist yet: the keys wait for the roles.
     roles = {
         record.name for record in preview.by_type("aws:iam/role:Role") if record.name.startswith("baseline-roles-")
@@ -528,4 +570,4 @@ def test_outputs_are_what_the_platform_stacks_read(preview: Preview) -> None:
         "keyArns",
     }
     assert set(preview.outputs["roles"]) == {"platformAdmin", "breakGlass", "deployer", "ci", "tenantBoundary"}
-    assert set(preview.outputs["keyArns"]) == {"volumes", "logs", "registry"}
+    assert set(preview.outputs["keyArns"]) == {"audit", "default-volumes", "registry-cache"}

@@ -182,7 +182,7 @@ def test_the_instances_take_no_ingress_and_only_https_to_aws(preview: Preview) -
 def test_the_host_role_is_the_tenants_bounded_and_reached_through_ssm(preview: Preview) -> None:
     role = preview.get("aws:iam/role:Role", "genomics-host-identity-role")
     assert role.inputs["name"] == "aip-prod-genomics-hosts"
-    assert role.inputs["permissionsBoundary"] == f"arn:aws:iam::{ACCOUNT}:policy/aip-prod-tenant-boundary"
+    assert role.inputs["permissionsBoundary"] == f"arn:aws:iam::{ACCOUNT}:policy/aip-baseline/aip-prod-tenant-boundary"
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [
         {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": ["sts:AssumeRole"]}
     ]

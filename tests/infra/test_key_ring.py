@@ -254,3 +254,16 @@ def test_account_root_cannot_use_keys_or_create_grants() -> None:
 def test_unknown_purpose_is_rejected() -> None:
     with pytest.raises(ProgramError, match=r"ValueError: KeyRing bad: unknown purposes \['secrets'\]"):
         run(lambda: KeyRing("bad", KeyRingArgs(SETTINGS, "search", ("secrets",), [WORKLOAD])), SETTINGS)
+
+
+def test_audit_uses_need_the_audit_purpose() -> None:
+    """The trail and the security alert topic are the account baseline's, under its audit key, never a logs key."""
+    args = KeyRingArgs(SETTINGS, "platform", ("logs",), [ADMIN], security_alerts=True)
+    with pytest.raises(ProgramError, match=r"KeyRing bad: audit_trail_arn and security_alerts need the audit purpose"):
+        run(lambda: KeyRing("bad", args), SETTINGS)
+
+
+def test_renamed_purposes_must_be_purposes_of_the_ring() -> None:
+    args = KeyRingArgs(SETTINGS, "platform", ("audit",), [ADMIN], renamed_purposes={"default-volumes": "volumes"})
+    with pytest.raises(ProgramError, match=r"renamed_purposes names \['default-volumes'\], which are not among"):
+        run(lambda: KeyRing("bad", args), SETTINGS)

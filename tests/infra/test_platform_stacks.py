@@ -20,7 +20,7 @@ from platform_support import walk_strings
 
 from infra.config import Settings, parse_settings
 from infra.deployments.shared_cluster import tenant_purposes
-from preflight import Preview, ResourceRecord, preview_program
+from preflight import Preview, ResourceRecord, cloud, preview_program
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ("platform-dev", "platform-prod")
@@ -210,8 +210,13 @@ class Stack:
         matches = [t for t in self.tenants if top[0].name.startswith(f"{t}-")]
         return max(matches, key=len) if matches else PLATFORM
 
+    def role_arn(self, record: ResourceRecord) -> str:
+        """The role's ARN in the stack's account (the offline cloud computes every ARN in its own fixed account)."""
+        path = record.inputs.get("path", "/")
+        return f"arn:aws:iam::{self.settings.account_id}:role{path}{record.inputs['name']}"
+
     def roles_of(self, tenant: str) -> set[str]:
-        return {r.outputs["arn"] for r in self.preview.by_type("aws:iam/role:Role") if self.owner(r) == tenant}
+        return {self.role_arn(r) for r in self.preview.by_type("aws:iam/role:Role") if self.owner(r) == tenant}
 
 
 @pytest.fixture(scope="module", params=STACKS)
@@ -262,13 +267,15 @@ def test_stack_outputs_name_the_cluster_and_each_tenant_resources(stack: Stack) 
     env = stack.settings.environment
     account, region = stack.settings.account_id, stack.settings.region
     outputs = stack.preview.outputs
+    # The program derives bucket names from the stack's account; repository URLs are what the (offline) cloud
+    # returns, in its one fixed account.
     assert outputs["clusterName"] == f"aip-{env}"
     assert set(outputs["tenants"]) == set(stack.tenants)
     for tenant, values in outputs["tenants"].items():
         assert values["namespace"] == tenant
         assert values["bucketName"] == f"aip-{env}-{tenant}-models-{account}-{region}"
         assert values["repositoryUrls"] == {
-            repo: f"{account}.dkr.ecr.{region}.amazonaws.com/{env}/{tenant}/{repo}"
+            repo: f"{cloud.ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{env}/{tenant}/{repo}"
             for repo in ("inference", "training")
         }
         keys = {r.outputs["arn"] for r in stack.preview.by_type(KEY) if stack.owner(r) == tenant}
@@ -346,7 +353,7 @@ def test_one_key_per_owner_and_purpose(stack: Stack) -> None:
 
 def test_every_role_a_policy_names_exists(stack: Stack) -> None:
     """Policies name roles by deterministic ARNs: each must be a role of the stack or of the baseline."""
-    roles = settings_roles(stack.settings) | {r.outputs["arn"] for r in stack.preview.by_type("aws:iam/role:Role")}
+    roles = settings_roles(stack.settings) | {stack.role_arn(r) for r in stack.preview.by_type("aws:iam/role:Role")}
     account = stack.settings.account_id
     service_linked = f"arn:aws:iam::{account}:role/aws-service-role/"
     for record in stack.preview.resources:

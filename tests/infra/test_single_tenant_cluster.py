@@ -198,7 +198,7 @@ def test_policies_name_only_the_tenant_and_its_account(preview: Preview) -> None
     allowed = {
         f"{account}root",
         f"{account}role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
-        *(f"{account}role/aip-prod-platform-{role}" for role in ("break-glass", "ci")),
+        *(f"{account}role/aip-baseline/aip-prod-platform-{role}" for role in ("break-glass", "ci")),
     }
     checked = 0
     for token in ("aws:kms/key:Key", "aws:ecr/repositoryPolicy:RepositoryPolicy", "aws:s3/bucketPolicy:BucketPolicy"):

@@ -1,0 +1,130 @@
+"""Every stack that takes the baseline's roles as config names exactly what its account's baseline outputs.
+
+The platform, tenant and hosts stacks read ``secure-ai-platform:roles`` from the ``roles`` output of the
+account baseline of the account they deploy to (DESIGN.md, deployments). Each such stack file is held to
+that output, with the baseline run through preflight in update mode, so that the role paths, names and
+accounts in the stack files cannot drift from what the baseline creates:
+
+- ``platform-<env>`` deploys to the account of ``baseline-<env>``;
+- a tier C stack with ``tenantAccount`` deploys to the tenant's own account, whose baseline is the
+  baseline stack in stacks/ for that account if there is one, otherwise the tenant account's own
+  (``baseline-<tenant>-<env>``, outside this repository): the environment's baseline config with the
+  tenant's account.
+
+The offline cloud computes every ARN in its one fixed account (``preflight.cloud.ACCOUNT_ID``); the
+baseline's outputs are read with that account replaced by the account the baseline is configured for.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.components import platform_roles
+from preflight import cloud, preview_program
+
+ROOT = Path(__file__).resolve().parent
+REPO = ROOT.parent
+PROJECT = "secure-ai-platform"
+BASELINE = "account-baseline"
+
+
+def _config(stack: str) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load((REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return config
+
+
+STACKS = {
+    path.name.removeprefix("Pulumi.").removesuffix(".yaml"): _config(
+        path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    )
+    for path in sorted((REPO / "stacks").glob("Pulumi.*.yaml"))
+}
+BASELINES = {name: config for name, config in STACKS.items() if config[f"{PROJECT}:deployment"] == BASELINE}
+CONSUMERS = sorted(name for name, config in STACKS.items() if config[f"{PROJECT}:deployment"] != BASELINE)
+
+
+def _account(config: dict[str, Any]) -> str:
+    account: str = config[f"{PROJECT}:baseline"]["accountId"]
+    return account
+
+
+def baseline_of(stack: str) -> tuple[str, dict[str, Any]]:
+    """The name and config of the baseline stack of the account that ``stack`` deploys to."""
+    config = STACKS[stack]
+    env = config[f"{PROJECT}:environment"]
+    environment_baseline = f"baseline-{env}"
+    tenant_account = config.get(f"{PROJECT}:tenantAccount")
+    if tenant_account is None:
+        return environment_baseline, BASELINES[environment_baseline]
+    account = tenant_account["accountId"]
+    for name, baseline in BASELINES.items():
+        if _account(baseline) == account and baseline[f"{PROJECT}:environment"] == env:
+            return name, baseline
+    [tenant] = config[f"{PROJECT}:tenants"]
+    own = copy.deepcopy(BASELINES[environment_baseline])
+    own[f"{PROJECT}:baseline"]["accountId"] = account
+    own["aws:allowedAccountIds"] = [account]
+    return f"baseline-{tenant['name']}-{env}", own
+
+
+def in_account(arn: str, account: str) -> str:
+    """An ARN the offline cloud computed, as AWS computes it in ``account``."""
+    offline = f"arn:aws:iam::{cloud.ACCOUNT_ID}:"
+    assert arn.startswith(offline), arn
+    return f"arn:aws:iam::{account}:{arn.removeprefix(offline)}"
+
+
+@pytest.fixture(scope="module")
+def baseline_roles() -> dict[str, dict[str, str]]:
+    """Each needed baseline's ``roles`` output, in its configured account, by baseline stack name."""
+    found: dict[str, dict[str, str]] = {}
+    for stack in CONSUMERS:
+        name, config = baseline_of(stack)
+        if name in found:
+            continue
+        preview = preview_program(REPO, name, config=config, mode="update")
+        assert preview.errors == [], (name, preview.errors)
+        account = _account(config)
+        found[name] = {key: in_account(arn, account) for key, arn in preview.outputs["roles"].items()}
+    return found
+
+
+def test_every_stack_that_reads_roles_is_checked() -> None:
+    assert CONSUMERS == ["hosts-genomics-prod", "platform-dev", "platform-prod", "tenant-clinical-prod"]
+    assert all(f"{PROJECT}:roles" in STACKS[stack] for stack in CONSUMERS)
+    assert sorted(BASELINES) == ["baseline-dev", "baseline-prod"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", CONSUMERS)
+def test_roles_are_the_outputs_of_the_baseline_of_the_stacks_account(
+    stack: str, baseline_roles: dict[str, dict[str, str]]
+) -> None:
+    name, _ = baseline_of(stack)
+    assert STACKS[stack][f"{PROJECT}:roles"] == baseline_roles[name], f"{stack}: roles differ from {name}'s output"
+
+
+@pytest.mark.slow
+def test_the_baseline_outputs_the_roles_it_derives_before_it_exists(baseline_roles: dict[str, dict[str, str]]) -> None:
+    """Key, bucket and topic policies name the roles by derived ARN before they exist: the same ARNs."""
+    assert sorted(baseline_roles) == [
+        "baseline-clinical-prod",
+        "baseline-dev",
+        "baseline-genomics-prod",
+        "baseline-prod",
+    ]
+    for stack in CONSUMERS:
+        name, config = baseline_of(stack)
+        derived = platform_roles.baseline_roles(_account(config), config[f"{PROJECT}:environment"])
+        assert derived.model_dump(by_alias=True) == baseline_roles[name], name
+
+
+def test_platform_prod_lives_in_the_prod_baselines_account() -> None:
+    assert baseline_of("platform-prod") == ("baseline-prod", BASELINES["baseline-prod"])
+    assert _account(BASELINES["baseline-prod"]) == "444455556666"
+    assert _account(BASELINES["baseline-dev"]) == "111122223333"
