@@ -551,6 +551,18 @@ def _derived_names_too_long(tenant: str) -> list[str]:
     ]
 
 
+def _tier_c_log_bucket_too_long(environment: str, region: str, tenant: str) -> str | None:
+    """A tier C stack names its access-log bucket for its tenant, a name longer than its model bucket's."""
+    limit = _STANDARDS["name_limits"]["s3_bucket"]
+    name = naming.bucket_name(environment, tenant, naming.ACCESS_LOGS, naming.ACCOUNT_ID_PLACEHOLDER, region)
+    if len(name) <= limit:
+        return None
+    return (
+        f"access-log bucket name {name!r} has {len(name)} characters, over {limit} (use at most "
+        f"{limit - len(name) + len(tenant)} characters)"
+    )
+
+
 def max_tenant_name_length() -> int:
     """The longest tenant name whose derived names all fit (documented in Pulumi.yaml)."""
     length = 1
@@ -1052,6 +1064,11 @@ class Settings(_Model):
                     f"tenants[{index}].tier: '{tenant.tier}' is not built by deployment {deployment}, which builds "
                     f"tier 'single-tenant' (tiers 'shared' and 'dedicated-pool' live in the shared cluster, stack "
                     f"platform-{self.environment})"
+                )
+            too_long = _tier_c_log_bucket_too_long(self.environment, self.region, tenant.name)
+            if too_long:
+                problems.append(
+                    f"tenants[{index}].name: '{tenant.name}' is too long for deployment {deployment}: {too_long}"
                 )
             if deployment == "dedicated-hosts" and tenant.gpu_pools:
                 problems.append(

@@ -32,6 +32,10 @@ def bucket_name(environment: str, owner: str, purpose: str, account_id: str, reg
     return f"{PREFIX}-{environment}-{owner}-{purpose}-{account_id}-{region}"
 
 
+# The purpose of an owner's S3 server access log bucket: the platform's (shared cluster) or a tier C tenant's own.
+ACCESS_LOGS = "access-logs"
+
+
 def bucket_prefix(environment: str, owner: str | None = None) -> str:
     """The name prefix shared by an environment's (or one owner's) buckets: what trails select on."""
     return f"{PREFIX}-{environment}-" + (f"{owner}-" if owner else "")

@@ -1,9 +1,14 @@
-"""AlertTopic: the platform's encrypted SNS topic that AWS Budgets publishes tenant alerts to.
+"""AlertTopic: an owner's encrypted SNS topic that AWS Budgets publishes tenant alerts to.
 
-Encrypted with the platform's logs key (whose policy admits AWS Budgets, infra.components.key_ring);
+The owner is the platform in the shared cluster and the tenant in a tier C stack, and its name
+(``aip-<env>-<owner>-budget-alerts``) carries it: a tier C stack in the same account and region as
+platform-<env> or as another tier C stack creates a topic of its own, not the same name.
+
+Encrypted with the owner's logs key (whose policy admits AWS Budgets, infra.components.key_ring);
 its topic policy lets only AWS Budgets of this account publish (``aws:SourceAccount``,
 ``aws:SourceArn``) and refuses publishing without TLS. The platform team subscribes its own
-channels; the topic is the platform's, so that no tenant resource uses the platform's key.
+channels; in the shared cluster the topic is the platform's, so that no tenant resource uses the
+platform's key.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ TYPE = "secure-ai-platform:alert_topic:AlertTopic"
 
 @dataclass
 class AlertTopicArgs:
-    """The stack and the key that encrypts the topic."""
+    """The stack, the key that encrypts the topic, and whose topic it is."""
 
     settings: Settings
     logs_key_arn: pulumi.Input[str]
+    # The platform's (shared cluster) or the tenant's (tier C stack), as the key's owner.
+    owner: str = PLATFORM
 
 
 def topic_policy(settings: Settings, topic_arn: str) -> list[iam.Statement]:
@@ -63,7 +70,7 @@ class AlertTopic(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        topic_name = naming.resource_name(settings.environment, PLATFORM, "budget-alerts")
+        topic_name = naming.resource_name(settings.environment, args.owner, "budget-alerts")
         topic_arn = f"arn:{settings.partition}:sns:{settings.region}:{settings.account_id}:{topic_name}"
         self.topic = aws.sns.Topic(
             name,

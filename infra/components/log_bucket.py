@@ -1,4 +1,8 @@
-"""LogBucket: the platform bucket that receives S3 server access logs (CONTROLS REG-7..REG-10).
+"""LogBucket: an owner's bucket that receives S3 server access logs (CONTROLS REG-7..REG-10).
+
+The owner is the platform in the shared cluster and the tenant in a tier C stack, and its name
+(``aip-<env>-<owner>-access-logs-<account>-<region>``) carries it: a tier C stack in the same
+account as platform-<env> or as another tier C stack creates a bucket of its own, not the same name.
 
 Default encryption SSE-S3 (AES256), not SSE-KMS: the Amazon S3 User Guide ("Enabling Amazon S3
 server access logging",
@@ -6,10 +10,10 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-loggi
 default encryption on a server access log destination bucket only with SSE-S3; with SSE-KMS, log
 delivery is not supported and the logs REG-10 requires might never arrive. No KMS key is involved,
 so no key policy admits ``logging.s3.amazonaws.com``. Its policy admits ``logging.s3.amazonaws.com``
-to write, only for source buckets of this account and environment (``aws:SourceAccount``,
-``aws:SourceArn``); reading and deleting logs is denied to every principal but the platform
-admin and break-glass roles; and every request must use TLS. Logs expire after the environment's
-log retention.
+to write, only for source buckets of this account (``aws:SourceAccount``) and of the environment or,
+for a tenant's log bucket, of that tenant alone (``aws:SourceArn``); reading and deleting logs is
+denied to every principal but the platform admin and break-glass roles; and every request must use
+TLS. Logs expire after the environment's log retention.
 """
 
 from __future__ import annotations
@@ -31,14 +35,18 @@ NONCURRENT_DAYS = 30
 
 @dataclass
 class LogBucketArgs:
-    """The stack whose buckets log here."""
+    """The stack whose buckets log here, and whose bucket it is."""
 
     settings: Settings
+    # The platform's (shared cluster) or the tenant's (tier C stack): the name's owner and whose buckets may log here.
+    owner: str = PLATFORM
 
 
-def log_bucket_policy(settings: Settings, bucket_arn: str) -> list[iam.Statement]:
+def log_bucket_policy(settings: Settings, bucket_arn: str, owner: str = PLATFORM) -> list[iam.Statement]:
     roles = settings.required_roles
-    sources = f"arn:{settings.partition}:s3:::{naming.bucket_prefix(settings.environment)}*"
+    # The platform's bucket receives every tenant's logs; a tenant's, only the tenant's own buckets' logs.
+    prefix = naming.bucket_prefix(settings.environment, None if owner == PLATFORM else owner)
+    sources = f"arn:{settings.partition}:s3:::{prefix}*"
     return [
         s3.deny_insecure_transport(bucket_arn),
         {
@@ -69,7 +77,7 @@ class LogBucket(pulumi.ComponentResource):
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         bucket_name = naming.bucket_name(
-            settings.environment, PLATFORM, "access-logs", settings.account_id, settings.region
+            settings.environment, args.owner, naming.ACCESS_LOGS, settings.account_id, settings.region
         )
         self.bucket = aws.s3.Bucket(name, bucket=bucket_name, force_destroy=False, opts=child)
         s3.harden(self, name, self.bucket, s3.sse_s3_encryption())
@@ -88,10 +96,11 @@ class LogBucket(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        bucket_arn = f"arn:{settings.partition}:s3:::{bucket_name}"
         aws.s3.BucketPolicy(
             name,
             bucket=self.bucket.id,
-            policy=iam.document(log_bucket_policy(settings, f"arn:{settings.partition}:s3:::{bucket_name}")),
+            policy=iam.document(log_bucket_policy(settings, bucket_arn, args.owner)),
             opts=child,
         )
         self.bucket_name = self.bucket.bucket

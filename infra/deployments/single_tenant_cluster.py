@@ -3,11 +3,11 @@
 Pattern C of the guide (§9): for high-value models and regulated data nothing is shared with another
 tenant. The stack builds, for its one tenant and from the same components as the shared cluster:
 its workload identity, key ring (every purpose, the tenant's own), VPC with the same egress controls,
-access-log bucket, budget alert topic, EKS cluster (the tenant owns the cluster: its roles, keys,
-node group and log group carry the tenant's name and tags), priority classes, the admission policy
-that admits only the tenant's own images, registry, model store, namespace and budget. Every
-component gets the tenant's tag scope, so every resource is tagged tier ``single-tenant`` with the
-tenant's classification.
+access-log bucket and budget alert topic (both named for the tenant), EKS cluster (the tenant owns
+the cluster: its roles, keys, node group and log group carry the tenant's name and tags), priority
+classes, the admission policy that admits only the tenant's own images, registry, model store,
+namespace and budget. Every component gets the tenant's tag scope, so every resource is tagged tier
+``single-tenant`` with the tenant's classification.
 
 With ``tenantAccount`` every component (and so every resource and invoke below it) goes through an
 explicit AWS provider that assumes the configured role in the tenant's own account, with the
@@ -119,8 +119,9 @@ def build_base(
         opts=opts,
     )
     network = IsolatedNetwork(f"{name}-network", NetworkArgs(settings, name, keys.arns["logs"]), opts=opts)
-    log_bucket = LogBucket(f"{name}-access-logs", LogBucketArgs(settings), opts=opts)
-    alerts = AlertTopic(f"{name}-budget-alerts", AlertTopicArgs(settings, keys.arns["logs"]), opts=opts)
+    # Named for the tenant: another stack in the same account (platform-<env>, another tier C tenant) has its own.
+    log_bucket = LogBucket(f"{name}-access-logs", LogBucketArgs(settings, owner=name), opts=opts)
+    alerts = AlertTopic(f"{name}-budget-alerts", AlertTopicArgs(settings, keys.arns["logs"], owner=name), opts=opts)
     return TenantBase(tenant, opts, keys, network, log_bucket, alerts)
 
 

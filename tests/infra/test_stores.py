@@ -23,6 +23,8 @@ BREAK_GLASS = f"arn:aws:iam::{ACCOUNT}:role/aip-dev-platform-break-glass"
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/aip-dev-platform-platform-admin"
 MODELS_BUCKET = f"aip-dev-search-models-{ACCOUNT}-{REGION}"
 LOG_BUCKET = f"aip-dev-platform-access-logs-{ACCOUNT}-{REGION}"
+# A tier C tenant's own log bucket, named for the tenant: no collision with the platform's in one account.
+TENANT_LOG_BUCKET = f"aip-dev-search-access-logs-{ACCOUNT}-{REGION}"
 REPOSITORY = "aws:ecr/repository:Repository"
 
 
@@ -38,6 +40,7 @@ def preview() -> Preview:
         keys = KeyRing("search-keys", KeyRingArgs(SETTINGS, "search", ("registry", "models"), [search.arn]))
         KeyRing("platform-keys", KeyRingArgs(SETTINGS, "platform", ("logs",), []))
         logs = LogBucket("access-logs", LogBucketArgs(SETTINGS))
+        LogBucket("search-access-logs", LogBucketArgs(SETTINGS, owner="search"))
         ModelStore(
             "search-models", ModelStoreArgs(SETTINGS, SEARCH, keys.arns["models"], [search.arn], logs.bucket_name)
         )
@@ -131,7 +134,7 @@ def test_repository_urls_are_exported(preview: Preview) -> None:
     }
 
 
-@pytest.mark.parametrize("name", ["search-models", "access-logs"])
+@pytest.mark.parametrize("name", ["search-models", "access-logs", "search-access-logs"])
 def test_buckets_block_public_access_disable_acls_and_version(preview: Preview, name: str) -> None:
     block = one(preview, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name)
     assert {flag: value for flag, value in block.items() if flag != "bucket"} == {
@@ -276,3 +279,32 @@ def test_log_bucket_policy_admits_s3_logging_of_this_account_only(preview: Previ
         "Condition": {"ArnNotEquals": {"aws:PrincipalArn": [BREAK_GLASS, ADMIN]}},
     }
     assert policy["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_a_tenant_log_bucket_is_named_for_the_tenant_and_admits_only_its_buckets_logs(preview: Preview) -> None:
+    arn = f"arn:aws:s3:::{TENANT_LOG_BUCKET}"
+    assert one(preview, "aws:s3/bucket:Bucket", "search-access-logs")["bucket"] == TENANT_LOG_BUCKET
+    encryption = one(
+        preview,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "search-access-logs",
+    )
+    assert encryption["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+    policy = statements(preview.get("aws:s3/bucketPolicy:BucketPolicy", "search-access-logs"))
+    assert list(policy) == [
+        "DenyInsecureTransport",
+        "S3ServerAccessLogDelivery",
+        "DenyLogAccessOutsidePlatformOperators",
+    ]
+    assert policy["S3ServerAccessLogDelivery"] == {
+        "Sid": "S3ServerAccessLogDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"{arn}/*",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnLike": {"aws:SourceArn": "arn:aws:s3:::aip-dev-search-*"},
+        },
+    }
+    assert policy["DenyLogAccessOutsidePlatformOperators"]["Resource"] == [arn, f"{arn}/*"]

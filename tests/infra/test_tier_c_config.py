@@ -286,6 +286,16 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
         ],
     ),
     (
+        # Fits the models bucket (every tier's limit) but not the tier C stack's own access-log bucket.
+        "a tenant name too long for its access-log bucket",
+        cluster_stack(environment="staging", region="eu-central-1", tenants=[tenant(name="a" * 14)]),
+        [
+            f"tenants[0].name: '{'a' * 14}' is too long for deployment single-tenant-cluster: access-log bucket name "
+            f"'aip-staging-{'a' * 14}-access-logs-123456789012-eu-central-1' has 64 characters, over 63 (use at most "
+            "13 characters)"
+        ],
+    ),
+    (
         "a VPC block that overlaps the shared platform's",
         cluster_stack(network={"cidr": "10.50.0.0/16"}),
         [
