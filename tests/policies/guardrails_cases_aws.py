@@ -274,16 +274,25 @@ def _sse() -> None:
         tags=PLATFORM,
         server_side_encryption_configuration={"rule": _SSE_S3},
     )
-    # The same purpose never exempts a tenant's bucket, nor another purpose a platform bucket.
+    # A tier C tenant's own log target likewise; another purpose never is, and no owner's name supplies one.
     aws.s3.BucketServerSideEncryptionConfiguration(
-        "bad-tenant-access-logs", bucket=_name("search", "access-logs"), rules=[_SSE_S3]
+        "ok-tenant-access-logs", bucket=_name("clinical", "access-logs"), rules=[_SSE_S3]
+    )
+    aws.s3.Bucket(
+        "ok-inline-tenant-access-logs",
+        bucket=_name("clinical", "access-logs"),
+        tags=tags("clinical", "single-tenant", "regulated"),
+        server_side_encryption_configuration={"rule": _SSE_S3},
     )
     aws.s3.BucketServerSideEncryptionConfiguration(
         "bad-platform-models", bucket=_name("platform", "models"), rules=[_SSE_S3]
     )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        "bad-owner-named-access-logs", bucket=_name("access-logs", "models"), rules=[_SSE_S3]
+    )
     aws.s3.Bucket(
-        "bad-inline-tenant-access-logs",
-        bucket=_name("search", "access-logs"),
+        "bad-inline-tenant-models",
+        bucket=_name("search", "models"),
         tags=tags(),
         server_side_encryption_configuration={"rule": _SSE_S3},
     )

@@ -39,12 +39,12 @@ from ai_guardrails.joins import (
     key_ref,
     keys_behind,
     log_targets,
-    name_purpose,
+    name_ends_with_purpose,
     owner_in_stack,
     role_owner,
     stack_owners,
 )
-from ai_guardrails.tags import PLATFORM_OWNER, owner
+from ai_guardrails.tags import PLATFORM_OWNER
 from ai_guardrails.values import as_bool, as_number, get, is_unknown, items
 
 KMS = platform()["kms"]
@@ -478,20 +478,17 @@ _SSE_S3 = "AES256"
 _SSE_VOCABULARY = [_SSE_S3, *_KMS_ALGORITHMS]
 _LOG_TARGET_PURPOSES = string_list(
     ["access-logs"],
-    "Purposes of the platform's S3 server access log target buckets (aip-<env>-platform-<purpose>-<account>-"
-    "<region>): S3 log delivery supports only SSE-S3 default encryption on its target bucket, so SSE-KMS is not "
-    "required of them. Only platform-owned buckets qualify; model and data buckets never do.",
+    "Purposes of S3 server access log target buckets (aip-<env>-<owner>-<purpose>-<account>-<region>: the "
+    "platform's, or a tier C tenant's own): S3 log delivery supports only SSE-S3 default encryption on its target "
+    "bucket, so SSE-KMS is not required of them. Model and data buckets never qualify, and s3-bucket-encrypted still "
+    "requires SSE-KMS of any bucket no logging configuration targets.",
 )
 
 
-def _platform_log_target(r: Resource, purposes: list[str]) -> bool | None:
-    """Whether the bucket a resource is (or configures) is the platform's log target by name; None while unknown."""
+def _log_target_by_name(r: Resource, purposes: list[str]) -> bool | None:
+    """Whether the bucket a resource is (or configures) is a log target by its name; None while the name is unknown."""
     name = r.get("bucket")
-    if is_unknown(name):
-        return None
-    if r.type in BUCKETS and owner(r.props, r.type) != PLATFORM_OWNER:
-        return False
-    return name_purpose(name, PLATFORM_OWNER) in purposes
+    return None if is_unknown(name) else name_ends_with_purpose(name, purposes)
 
 
 @resource_policy(
@@ -511,17 +508,17 @@ def _platform_log_target(r: Resource, purposes: list[str]) -> bool | None:
 )
 def s3_sse_kms(r: Resource, config: Config) -> Iterator[Outcome]:
     """Every SSE rule (standalone, V2 alias, or inline on the bucket): `sseAlgorithm` `aws:kms`, `kmsMasterKeyId` set,
-    `bucketKeyEnabled` true; not applicable to the platform's log target (`aip-<env>-platform-<purpose>-…` with a
+    `bucketKeyEnabled` true; not applicable to a log target (a `bucket` named `aip-<env>-<owner>-<purpose>-…` with a
     purpose on `logTargetPurposes`); an `AES256` rule whose `bucket` is unknown in this preview is judged by
     s3-bucket-encrypted, which joins it to its bucket.
 
     Server access log targets are out of scope: the Amazon S3 User Guide ("Enabling Amazon S3 server access logging",
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html) supports default
     encryption on a log target bucket only with SSE-S3 (AES256), not with SSE-KMS; KMS-9 concerns model and data
-    buckets. Recognised here by name and owner tag; in the stack, by the BucketLogging that targets the bucket
-    (s3-bucket-encrypted, s3-log-target-sse-s3).
+    buckets. Recognised here by name; in the stack, by the BucketLogging that targets the bucket (s3-bucket-encrypted,
+    s3-log-target-sse-s3), so a bucket named as a log target that receives no logs still needs SSE-KMS.
     """
-    log_target = _platform_log_target(r, config["logTargetPurposes"])
+    log_target = _log_target_by_name(r, config["logTargetPurposes"])
     if log_target:
         return
     rules = sse_rules(r)

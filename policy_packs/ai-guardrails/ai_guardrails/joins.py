@@ -124,6 +124,18 @@ def name_purpose(name: Any, bucket_owner: str | None) -> str | None:
     return rest[1][len(bucket_owner) + 1 :] or None
 
 
+def name_ends_with_purpose(name: Any, purposes: list[str]) -> bool:
+    """Whether a bucket name ``aip-<env>-<owner>-<purpose>-<account>-<region>`` has one of these purposes, whoever
+    the owner (the purpose ends the owner-purpose part, so no owner's name can supply it).
+    """
+    if not isinstance(name, str) or not _BUCKET_SUFFIX.search(name):
+        return False
+    core = _BUCKET_SUFFIX.sub("", name)
+    head = f"{_PREFIX}-"
+    rest = core[len(head) :].split("-", 1) if core.startswith(head) else []
+    return len(rest) == 2 and any(rest[1].endswith(f"-{p}") and len(rest[1]) > len(p) + 1 for p in purposes)
+
+
 def bucket_purpose(bucket: Resource) -> str | None:
     """The purpose in ``aip-<env>-<owner>-<purpose>-<account>-<region>``, the owner from the bucket's tenant tag."""
     return name_purpose(bucket.get("bucket"), owner(bucket.props, bucket.type))
