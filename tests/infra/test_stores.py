@@ -251,6 +251,18 @@ def test_log_bucket_uses_sse_s3_and_expires_logs(preview: Preview) -> None:
     assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
 
 
+def log_delivery(bucket_arn: str, sources: str) -> dict[str, Any]:
+    """The statement that lets S3 deliver access logs of this account's ``sources`` buckets into the bucket."""
+    return {
+        "Sid": "S3ServerAccessLogDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"{bucket_arn}/*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": sources}},
+    }
+
+
 def test_log_bucket_policy_admits_s3_logging_of_this_account_only(preview: Preview) -> None:
     arn = f"arn:aws:s3:::{LOG_BUCKET}"
     policy = statements(preview.get("aws:s3/bucketPolicy:BucketPolicy", "access-logs"))
@@ -259,17 +271,7 @@ def test_log_bucket_policy_admits_s3_logging_of_this_account_only(preview: Previ
         "S3ServerAccessLogDelivery",
         "DenyLogAccessOutsidePlatformOperators",
     ]
-    assert policy["S3ServerAccessLogDelivery"] == {
-        "Sid": "S3ServerAccessLogDelivery",
-        "Effect": "Allow",
-        "Principal": {"Service": "logging.s3.amazonaws.com"},
-        "Action": "s3:PutObject",
-        "Resource": f"{arn}/*",
-        "Condition": {
-            "StringEquals": {"aws:SourceAccount": ACCOUNT},
-            "ArnLike": {"aws:SourceArn": "arn:aws:s3:::aip-dev-*"},
-        },
-    }
+    assert policy["S3ServerAccessLogDelivery"] == log_delivery(arn, "arn:aws:s3:::aip-dev-*")
     assert policy["DenyLogAccessOutsidePlatformOperators"] == {
         "Sid": "DenyLogAccessOutsidePlatformOperators",
         "Effect": "Deny",
@@ -296,15 +298,5 @@ def test_a_tenant_log_bucket_is_named_for_the_tenant_and_admits_only_its_buckets
         "S3ServerAccessLogDelivery",
         "DenyLogAccessOutsidePlatformOperators",
     ]
-    assert policy["S3ServerAccessLogDelivery"] == {
-        "Sid": "S3ServerAccessLogDelivery",
-        "Effect": "Allow",
-        "Principal": {"Service": "logging.s3.amazonaws.com"},
-        "Action": "s3:PutObject",
-        "Resource": f"{arn}/*",
-        "Condition": {
-            "StringEquals": {"aws:SourceAccount": ACCOUNT},
-            "ArnLike": {"aws:SourceArn": "arn:aws:s3:::aip-dev-search-*"},
-        },
-    }
+    assert policy["S3ServerAccessLogDelivery"] == log_delivery(arn, "arn:aws:s3:::aip-dev-search-*")
     assert policy["DenyLogAccessOutsidePlatformOperators"]["Resource"] == [arn, f"{arn}/*"]
