@@ -84,12 +84,8 @@ EXPECTED_COUNTS = {
     "secure-ai-platform:registry:PrivateRegistry": 1,
 }
 
-# As in the single-tenant cluster (tests/infra/test_single_tenant_cluster.py AWAITING): the pack's s3-sse-kms exempts
-# only the platform's log bucket by name, not the tenant's own SSE-S3 log bucket.
-AWAITING: dict[Mode, set[tuple[str, str]]] = {
-    "first-preview": set(),
-    "update": {("s3-sse-kms", "genomics-access-logs")},
-}
+# As in the single-tenant cluster (tests/infra/test_single_tenant_cluster.py AWAITING): none.
+AWAITING: dict[Mode, set[tuple[str, str]]] = {"first-preview": set(), "update": set()}
 
 
 @pytest.fixture(scope="module")

@@ -88,15 +88,9 @@ EXPECTED_COUNTS = {
     "secure-ai-platform:tenant_space:TenantSpace": 1,
 }
 
-# Mandatory violations that remain, per preflight mode; exact, so any new violation fails and a fix shows here as a
-# failure to update. The pack's s3-sse-kms exempts a server access log target by name only when the platform owns it
-# (aip-<env>-platform-access-logs-…), so the tenant's own SSE-S3 log bucket (named for the tenant, so that it does not
-# collide with platform-<env>'s) fails it once the bucket name is known; s3-log-target-sse-s3, which joins through
-# the BucketLogging, requires SSE-S3 of the same bucket. Reported to the pack's owner.
-AWAITING: dict[Mode, set[tuple[str, str]]] = {
-    "first-preview": set(),
-    "update": {("s3-sse-kms", "clinical-access-logs")},
-}
+# Mandatory violations that remain, per preflight mode: none (the pack's s3-sse-kms recognises the tenant's own SSE-S3
+# log bucket by its purpose since d1c8ed0). Exact, so any new violation fails.
+AWAITING: dict[Mode, set[tuple[str, str]]] = {"first-preview": set(), "update": set()}
 
 
 @pytest.fixture(scope="module")
