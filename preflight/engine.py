@@ -155,23 +155,7 @@ class _Monitor(MockMonitor):
         urn = self.urn(parent, type_, name)
         source = _source(request)
         if type_ == STACK_TYPE:
-            with self.lock:
-                self._add(
-                    ResourceRecord(
-                        urn=urn,
-                        type=type_,
-                        name=name,
-                        parent=None,
-                        provider=None,
-                        custom=False,
-                        property_dependencies={},
-                        dependencies=[],
-                        options=_options(request),
-                        source=source,
-                        input_bytes=b"",
-                        output_bytes=b"",
-                    )
-                )
+            self._add(_root_record(urn, type_, name, custom=False, options=_options(request), source=source))
             return resource_pb2.RegisterResourceResponse(urn=urn)
         if urn in run.by_urn:
             raise EngineError(
@@ -256,8 +240,9 @@ class _Monitor(MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=output_struct)
 
     def _add(self, record: ResourceRecord) -> None:
-        self.run.records.append(record)
-        self.run.by_urn[record.urn] = record
+        with self.lock:
+            self.run.records.append(record)
+            self.run.by_urn[record.urn] = record
 
     def _outputs(
         self,
@@ -337,22 +322,9 @@ class _Monitor(MockMonitor):
         state = _ProviderState(urn, provider_id, package, reveal(inputs))
         self.providers[urn] = state
         self.default_providers[(package, version)] = state
-        with self.lock:
-            self._add(
-                ResourceRecord(
-                    urn=urn,
-                    type=type_,
-                    name=name,
-                    parent=None,
-                    provider=None,
-                    custom=True,
-                    property_dependencies={},
-                    dependencies=[],
-                    options=_options(None),
-                    id=provider_id,
-                    input_bytes=struct.SerializeToString(),
-                )
-            )
+        self._add(
+            _root_record(urn, type_, name, custom=True, options=_options(None), record_id=provider_id, inputs=struct)
+        )
         return state
 
     # -- transforms -----------------------------------------------------------------------------
@@ -456,8 +428,7 @@ class _Monitor(MockMonitor):
             input_bytes=request.properties.SerializeToString(),
             output_bytes=state.SerializeToString(),
         )
-        with self.lock:
-            self._add(record)
+        self._add(record)
         return resource_pb2.ReadResourceResponse(urn=urn, properties=state)
 
     def Invoke(self, request: Any) -> Any:
@@ -521,6 +492,35 @@ class _EngineLog:
 
     def SetRootResource(self, request: Any) -> Any:
         return engine_pb2.SetRootResourceResponse()
+
+
+def _root_record(
+    urn: str,
+    type_: str,
+    name: str,
+    *,
+    custom: bool,
+    options: dict[str, Any],
+    source: tuple[str, int] | None = None,
+    record_id: str | None = None,
+    inputs: struct_pb2.Struct | None = None,
+) -> ResourceRecord:
+    """A record with no parent, provider or dependencies: the stack, or a default provider."""
+    return ResourceRecord(
+        urn=urn,
+        type=type_,
+        name=name,
+        parent=None,
+        provider=None,
+        custom=custom,
+        property_dependencies={},
+        dependencies=[],
+        options=options,
+        id=record_id,
+        source=source,
+        input_bytes=inputs.SerializeToString() if inputs is not None else b"",
+        output_bytes=None if custom else b"",
+    )
 
 
 def _source(request: Any) -> tuple[str, int] | None:

@@ -270,3 +270,14 @@ class Preview:
     @property
     def exit_code(self) -> int:
         return 0 if self.passed else 1
+
+    def policy_outcome(self) -> dict[str, Any]:
+        """Everything the packs reported, in a canonical order: what two policy paths must agree on."""
+        return {
+            "violations": sorted((*(part or "" for part in v.key()), repr(v.waiver)) for v in self.violations),
+            "errors": sorted((e.pack, e.policy or "", e.urn or "", e.message) for e in self.errors),
+            "not_applicable": sorted((n.pack, n.policy, n.urn or "", n.reason) for n in self.not_applicable),
+            "remediations": sorted((r.pack, r.policy, r.urn, repr(r.properties)) for r in self.remediations),
+            "policies": list(self.policies),
+            "packs": list(self.packs),
+        }

@@ -112,10 +112,15 @@ class _Client(abc.ABC):
             name for name in names if (self.config.get(name) or PolicyConfig("", None)).enforcement_level != "disabled"
         ]
 
-    def _isolate(
-        self, call: Callable[[], Any], names: list[str], merge: Callable[[Any, Any], None], empty: Any
+    def _attempt(
+        self, call: Callable[[], Any], names: list[str], merge: Callable[[Any, Any], None]
     ) -> tuple[Any, CallErrors]:
-        """Repeat ``call`` with one policy enabled at a time; collect results and who raised."""
+        """``call``; when it fails, repeat it with one policy enabled at a time to name who raised."""
+        try:
+            return call(), []
+        except PolicyCallError:
+            pass
+        empty = analyzer_pb2.RemediateResponse() if merge is _merge_remediate else analyzer_pb2.AnalyzeResponse()
         errors: CallErrors = []
         try:
             for name in self._enabled(names):
@@ -218,39 +223,15 @@ class ExactPack(_Client):
         self._call("ConfigureStack", request)
 
     def analyze(self, request: analyzer_pb2.AnalyzeRequest) -> tuple[analyzer_pb2.AnalyzeResponse, CallErrors]:
-        try:
-            return self._call("Analyze", request), []
-        except PolicyCallError:
-            return self._isolate(
-                lambda: self._call("Analyze", request),
-                self.resource_policies,
-                _merge_analyze,
-                analyzer_pb2.AnalyzeResponse(),
-            )
+        return self._attempt(lambda: self._call("Analyze", request), self.resource_policies, _merge_analyze)
 
     def analyze_stack(
         self, request: analyzer_pb2.AnalyzeStackRequest
     ) -> tuple[analyzer_pb2.AnalyzeResponse, CallErrors]:
-        try:
-            return self._call("AnalyzeStack", request), []
-        except PolicyCallError:
-            return self._isolate(
-                lambda: self._call("AnalyzeStack", request),
-                self.stack_policies,
-                _merge_analyze,
-                analyzer_pb2.AnalyzeResponse(),
-            )
+        return self._attempt(lambda: self._call("AnalyzeStack", request), self.stack_policies, _merge_analyze)
 
     def remediate(self, request: analyzer_pb2.AnalyzeRequest) -> tuple[analyzer_pb2.RemediateResponse, CallErrors]:
-        try:
-            return self._call("Remediate", request), []
-        except PolicyCallError:
-            return self._isolate(
-                lambda: self._call("Remediate", request),
-                self.resource_policies,
-                _merge_remediate,
-                analyzer_pb2.RemediateResponse(),
-            )
+        return self._attempt(lambda: self._call("Remediate", request), self.resource_policies, _merge_remediate)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -390,10 +371,7 @@ class InProcessPack(_Client):
             except Exception as exc:
                 raise PolicyCallError(str(exc), "".join(traceback.format_exception(exc))) from exc
 
-        try:
-            return call(), []
-        except PolicyCallError:
-            return self._isolate(call, self.resource_policies, _merge_remediate, analyzer_pb2.RemediateResponse())
+        return self._attempt(call, self.resource_policies, _merge_remediate)
 
     # -- the servicer's Analyze and AnalyzeStack, deserialising each resource once -------------
 
