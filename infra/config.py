@@ -1356,6 +1356,19 @@ _KEYS = (
 )
 
 
+def settings_from_stack_file(config: Mapping[str, Any], stack: str | None = None) -> Settings:
+    """Validate a stack file's ``config:`` block (namespaced keys) exactly as the program reads it.
+
+    Provider keys (``aws:allowedAccountIds``, ...) belong to the provider, not to the platform's
+    model; only this project's keys and ``aws:region`` are read.
+    """
+    prefix = f"{PROJECT}:"
+    raw = {key[len(prefix) :]: value for key, value in config.items() if key.startswith(prefix)}
+    if "aws:region" in config:
+        raw["region"] = config["aws:region"]
+    return parse_settings(raw, stack)
+
+
 def load_settings() -> Settings:
     """Read this project's stack config as the Pulumi engine hands it to the program."""
     config = pulumi.Config(PROJECT)

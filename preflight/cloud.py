@@ -1,8 +1,10 @@
 """The offline cloud: what AWS and Kubernetes would compute for a resource, and invoke answers.
 
-Everything is deterministic (derived from the URN), in the resource's region, in the fixed
-account 111122223333. In first-preview mode the engine uses none of the computed values (they are
-unknown, as in a real first preview); in update mode they are the resource's known outputs.
+Everything is deterministic (derived from the URN), in the resource's region and account: the
+account its provider is pinned to (``allowedAccountIds``, or the account of the role it assumes),
+else the stack's ``aws:allowedAccountIds``, else 111122223333. In first-preview mode the engine
+uses none of the computed values (they are unknown, as in a real first preview); in update mode
+they are the resource's known outputs.
 Invokes answer in both modes, as they do during a real preview. An invoke not listed here is an
 error naming its token, never a silent empty answer.
 """
@@ -14,12 +16,52 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Final
 
 import yaml
 
-ACCOUNT_ID: Final = "111122223333"
+DEFAULT_ACCOUNT_ID: Final = "111122223333"
+# The account of the resource or invoke being answered; the engine sets it per call (``in_account``).
+_ACCOUNT: ContextVar[str] = ContextVar("preflight_account", default=DEFAULT_ACCOUNT_ID)
+_ROLE_ARN_ACCOUNT = re.compile(r"^arn:aws[-a-z]*:iam::(\d{12}):")
+
+
+def account_id() -> str:
+    """The account of the resource or invoke being answered."""
+    return _ACCOUNT.get()
+
+
+@contextmanager
+def in_account(account: str) -> Iterator[None]:
+    token = _ACCOUNT.set(account)
+    try:
+        yield
+    finally:
+        _ACCOUNT.reset(token)
+
+
+def pinned_account(provider_inputs: Mapping[str, Any]) -> str | None:
+    """The account an AWS provider's inputs pin it to, as the real provider would act in."""
+    allowed = provider_inputs.get("allowedAccountIds")
+    if isinstance(allowed, str) and allowed.startswith("["):
+        allowed = json.loads(allowed)
+    if isinstance(allowed, list) and allowed and isinstance(allowed[0], str):
+        return allowed[0]
+    roles = provider_inputs.get("assumeRoles") or provider_inputs.get("assumeRole")
+    if isinstance(roles, str) and roles.startswith(("[", "{")):
+        roles = json.loads(roles)
+    for role in roles if isinstance(roles, list) else [roles]:
+        # The SDK JSON-encodes a provider's nested config with its Python field names (role_arn).
+        arn = (role.get("roleArn") or role.get("role_arn")) if isinstance(role, Mapping) else None
+        match = _ROLE_ARN_ACCOUNT.match(arn) if isinstance(arn, str) else None
+        if match:
+            return match.group(1)
+    return None
+
+
 DEFAULT_REGION: Final = "us-east-1"
 PARTITION: Final = "aws"
 
@@ -98,7 +140,7 @@ class Resource:
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         where = self.region if region else ""
-        who = ACCOUNT_ID if account else ""
+        who = account_id() if account else ""
         return f"arn:{PARTITION}:{service}:{where}:{who}:{resource}"
 
 
@@ -109,7 +151,7 @@ _Builder = Callable[[Resource], Outputs]
 def _prefixed(prefix: str, service: str, kind: str) -> _Builder:
     def build(r: Resource) -> Outputs:
         rid = f"{prefix}-{r.hex()}"
-        return rid, {"arn": r.arn(service, f"{kind}/{rid}"), "ownerId": ACCOUNT_ID}
+        return rid, {"arn": r.arn(service, f"{kind}/{rid}"), "ownerId": account_id()}
 
     return build
 
@@ -199,8 +241,8 @@ def _ecr_repository(r: Resource) -> Outputs:
     return name, {
         "name": name,
         "arn": r.arn("ecr", f"repository/{name}"),
-        "registryId": ACCOUNT_ID,
-        "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{r.region}.amazonaws.com/{name}",
+        "registryId": account_id(),
+        "repositoryUrl": f"{account_id()}.dkr.ecr.{r.region}.amazonaws.com/{name}",
     }
 
 
@@ -208,7 +250,7 @@ def eks_cluster_attributes(name: str, region: str, seed: str) -> dict[str, Any]:
     issuer_id = digest(seed + "oidc", 32).upper()
     return {
         "name": name,
-        "arn": f"arn:{PARTITION}:eks:{region}:{ACCOUNT_ID}:cluster/{name}",
+        "arn": f"arn:{PARTITION}:eks:{region}:{account_id()}:cluster/{name}",
         "endpoint": f"https://{digest(seed + 'endpoint', 32).upper()}.gr7.{region}.eks.amazonaws.com",
         "certificateAuthority": {"data": base64.b64encode(_FAKE_CA_PEM.encode()).decode()},
         "certificateAuthorities": [{"data": base64.b64encode(_FAKE_CA_PEM.encode()).decode()}],
@@ -258,7 +300,7 @@ def _pod_identity(r: Resource) -> Outputs:
 def _access_entry(r: Resource) -> Outputs:
     cluster, principal = r.inputs.get("clusterName", "cluster"), r.inputs.get("principalArn", "")
     return f"{cluster}:{principal}", {
-        "accessEntryArn": r.arn("eks", f"access-entry/{cluster}/role/{ACCOUNT_ID}/{r.name}/{stable_uuid(r.urn)}")
+        "accessEntryArn": r.arn("eks", f"access-entry/{cluster}/role/{account_id()}/{r.name}/{stable_uuid(r.urn)}")
     }
 
 
@@ -275,7 +317,7 @@ def _topic(r: Resource) -> Outputs:
 
 def _queue(r: Resource) -> Outputs:
     name = r.autoname()
-    url = f"https://sqs.{r.region}.amazonaws.com/{ACCOUNT_ID}/{name}"
+    url = f"https://sqs.{r.region}.amazonaws.com/{account_id()}/{name}"
     return url, {"name": name, "url": url, "arn": r.arn("sqs", name)}
 
 
@@ -287,7 +329,7 @@ def _secret(r: Resource) -> Outputs:
 
 def _budget(r: Resource) -> Outputs:
     name = r.autoname()
-    return f"{ACCOUNT_ID}:{name}", {"name": name, "arn": f"arn:{PARTITION}:budgets::{ACCOUNT_ID}:budget/{name}"}
+    return f"{account_id()}:{name}", {"name": name, "arn": f"arn:{PARTITION}:budgets::{account_id()}:budget/{name}"}
 
 
 def _trail(r: Resource) -> Outputs:
@@ -298,12 +340,12 @@ def _trail(r: Resource) -> Outputs:
 
 def _detector(r: Resource) -> Outputs:
     rid = r.hex(32)
-    return rid, {"arn": r.arn("guardduty", f"detector/{rid}"), "accountId": ACCOUNT_ID}
+    return rid, {"arn": r.arn("guardduty", f"detector/{rid}"), "accountId": account_id()}
 
 
 def _dedicated_host(r: Resource) -> Outputs:
     rid = f"h-{r.hex()}"
-    return rid, {"arn": r.arn("ec2", f"dedicated-host/{rid}"), "ownerId": ACCOUNT_ID}
+    return rid, {"arn": r.arn("ec2", f"dedicated-host/{rid}"), "ownerId": account_id()}
 
 
 def _eip(r: Resource) -> Outputs:
@@ -351,7 +393,7 @@ def _by_key(key: str) -> _Builder:
 
 
 def _account_scoped(r: Resource) -> Outputs:
-    return ACCOUNT_ID, {}
+    return account_id(), {}
 
 
 def _region_scoped(r: Resource) -> Outputs:
@@ -476,9 +518,9 @@ Invoke = Callable[[Mapping[str, Any], str], dict[str, Any]]
 
 def _caller_identity(args: Mapping[str, Any], region: str) -> dict[str, Any]:
     return {
-        "accountId": ACCOUNT_ID,
-        "arn": f"arn:{PARTITION}:sts::{ACCOUNT_ID}:assumed-role/preflight-offline/preflight",
-        "id": ACCOUNT_ID,
+        "accountId": account_id(),
+        "arn": f"arn:{PARTITION}:sts::{account_id()}:assumed-role/preflight-offline/preflight",
+        "id": account_id(),
         "userId": "AROAPREFLIGHTOFFLINE:preflight",
     }
 
@@ -567,7 +609,7 @@ def _ssm_parameter(args: Mapping[str, Any], region: str) -> dict[str, Any]:
         **args,
         "id": name,
         "name": name,
-        "arn": f"arn:{PARTITION}:ssm:{region}:{ACCOUNT_ID}:parameter{name if name.startswith('/') else '/' + name}",
+        "arn": f"arn:{PARTITION}:ssm:{region}:{account_id()}:parameter{name if name.startswith('/') else '/' + name}",
         "type": "String",
         "value": value,
         "insecureValue": value,
@@ -655,7 +697,7 @@ def _iam_role_lookup(args: Mapping[str, Any], region: str) -> dict[str, Any]:
     return {
         "id": name,
         "name": name,
-        "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/{name}",
+        "arn": f"arn:{PARTITION}:iam::{account_id()}:role/{name}",
         "path": "/",
         "uniqueId": "AROA" + digest(name, 17).upper(),
         "assumeRolePolicy": json.dumps({"Version": "2012-10-17", "Statement": []}),
@@ -670,7 +712,7 @@ def _session_context(args: Mapping[str, Any], region: str) -> dict[str, Any]:
     return {
         "arn": arn,
         "id": arn,
-        "issuerArn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/{role}",
+        "issuerArn": f"arn:{PARTITION}:iam::{account_id()}:role/{role}",
         "issuerId": "AROAPREFLIGHTOFFLINE",
         "issuerName": role,
         "sessionName": "preflight",
@@ -680,7 +722,7 @@ def _session_context(args: Mapping[str, Any], region: str) -> dict[str, Any]:
 def _kms_key_lookup(args: Mapping[str, Any], region: str) -> dict[str, Any]:
     key = str(args.get("keyId", "key"))
     key_id = stable_uuid(key)
-    return {**args, "id": key_id, "keyId": key_id, "arn": f"arn:{PARTITION}:kms:{region}:{ACCOUNT_ID}:key/{key_id}"}
+    return {**args, "id": key_id, "keyId": key_id, "arn": f"arn:{PARTITION}:kms:{region}:{account_id()}:key/{key_id}"}
 
 
 def _kms_alias_lookup(args: Mapping[str, Any], region: str) -> dict[str, Any]:
@@ -689,9 +731,9 @@ def _kms_alias_lookup(args: Mapping[str, Any], region: str) -> dict[str, Any]:
     return {
         "id": name,
         "name": name,
-        "arn": f"arn:{PARTITION}:kms:{region}:{ACCOUNT_ID}:{name}",
+        "arn": f"arn:{PARTITION}:kms:{region}:{account_id()}:{name}",
         "targetKeyId": key_id,
-        "targetKeyArn": f"arn:{PARTITION}:kms:{region}:{ACCOUNT_ID}:key/{key_id}",
+        "targetKeyArn": f"arn:{PARTITION}:kms:{region}:{account_id()}:key/{key_id}",
     }
 
 
@@ -713,10 +755,10 @@ def _vpc_lookup(args: Mapping[str, Any], region: str) -> dict[str, Any]:
     return {
         **args,
         "id": vid,
-        "arn": f"arn:{PARTITION}:ec2:{region}:{ACCOUNT_ID}:vpc/{vid}",
+        "arn": f"arn:{PARTITION}:ec2:{region}:{account_id()}:vpc/{vid}",
         "cidrBlock": "172.31.0.0/16",
         "default": bool(args.get("default")),
-        "ownerId": ACCOUNT_ID,
+        "ownerId": account_id(),
         "state": "available",
         "tags": args.get("tags") or {},
     }
@@ -732,12 +774,12 @@ def _subnet_lookup(args: Mapping[str, Any], region: str) -> dict[str, Any]:
     return {
         **args,
         "id": sid,
-        "arn": f"arn:{PARTITION}:ec2:{region}:{ACCOUNT_ID}:subnet/{sid}",
+        "arn": f"arn:{PARTITION}:ec2:{region}:{account_id()}:subnet/{sid}",
         "availabilityZone": zones(region)[0],
         "availabilityZoneId": zone_ids(region)[0],
         "cidrBlock": "10.0.0.0/20",
         "vpcId": f"vpc-{digest(sid)}",
-        "ownerId": ACCOUNT_ID,
+        "ownerId": account_id(),
         "tags": args.get("tags") or {},
     }
 
@@ -761,9 +803,9 @@ def _repository_lookup(args: Mapping[str, Any], region: str) -> dict[str, Any]:
         **args,
         "id": name,
         "name": name,
-        "arn": f"arn:{PARTITION}:ecr:{region}:{ACCOUNT_ID}:repository/{name}",
-        "registryId": ACCOUNT_ID,
-        "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{name}",
+        "arn": f"arn:{PARTITION}:ecr:{region}:{account_id()}:repository/{name}",
+        "registryId": account_id(),
+        "repositoryUrl": f"{account_id()}.dkr.ecr.{region}.amazonaws.com/{name}",
     }
 
 

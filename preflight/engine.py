@@ -133,6 +133,10 @@ class _Monitor(MockMonitor):
         self.stack_transform_tokens: list[str] = []
         self.stack_urn = self.urn("", STACK_TYPE, f"{run.project}-{run.stack}")
         self.region = run.config.get("aws:region") or cloud.DEFAULT_REGION
+        self.account = (
+            cloud.pinned_account({"allowedAccountIds": run.config.get("aws:allowedAccountIds")})
+            or cloud.DEFAULT_ACCOUNT_ID
+        )
 
     # -- identity -------------------------------------------------------------------------------
 
@@ -265,7 +269,8 @@ class _Monitor(MockMonitor):
             return cloud.stable_uuid(urn), props
         package = type_.split(":", 1)[0]
         if package == "aws":
-            resource_id, computed = cloud.aws_outputs(type_, name, urn, wire, self._region(wire, provider))
+            with cloud.in_account(self._account(provider)):
+                resource_id, computed = cloud.aws_outputs(type_, name, urn, wire, self._region(wire, provider))
         elif package == "kubernetes":
             resource_id, computed = cloud.kubernetes_outputs(type_, name, urn, wire)
         else:
@@ -283,6 +288,11 @@ class _Monitor(MockMonitor):
         if provider is not None and isinstance(provider.inputs.get("region"), str):
             return str(provider.inputs["region"])
         return self.region
+
+    def _account(self, provider: _ProviderState | None) -> str:
+        """The account the real provider would act in: its pin, else the stack's, else the default."""
+        pinned = cloud.pinned_account(provider.inputs) if provider is not None else None
+        return pinned or self.account
 
     # -- providers ------------------------------------------------------------------------------
 
@@ -404,7 +414,8 @@ class _Monitor(MockMonitor):
         wire = struct_to_py(request.properties)
         computed: dict[str, Any] = {}
         if package == "aws":
-            _, computed = cloud.aws_outputs(request.type, request.name, urn, wire, self._region(wire, provider))
+            with cloud.in_account(self._account(provider)):
+                _, computed = cloud.aws_outputs(request.type, request.name, urn, wire, self._region(wire, provider))
         elif package == "kubernetes":
             _, computed = cloud.kubernetes_outputs(request.type, request.name, urn, wire)
         state = struct_pb2.Struct()
@@ -441,14 +452,14 @@ class _Monitor(MockMonitor):
             result.update({"urn": record.urn, "id": record.id or "", "state": record.wire_outputs})
             return resource_pb2.ResourceInvokeResponse(**{"return": result})
         region = self.region
+        state = self.providers.get(request.provider.rsplit("::", 1)[0]) if request.provider else None
         if isinstance(args.get("region"), str):
             region = args["region"]
-        elif request.provider:
-            state = self.providers.get(request.provider.rsplit("::", 1)[0])
-            if state is not None and isinstance(state.inputs.get("region"), str):
-                region = state.inputs["region"]
+        elif state is not None and isinstance(state.inputs.get("region"), str):
+            region = state.inputs["region"]
         try:
-            answer = cloud.invoke(request.tok, args, region)
+            with cloud.in_account(self._account(state)):
+                answer = cloud.invoke(request.tok, args, region)
         except cloud.UnknownInvokeError as exc:
             raise EngineError(str(exc), self._caller()) from None
         result = struct_pb2.Struct()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config import Settings, parse_settings
+from infra.config import Settings, settings_from_stack_file
 from preflight import Preview, preview_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,10 +66,7 @@ class Stack:
 
 def load(name: str) -> Stack:
     raw: dict[str, Any] = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{name}.yaml").read_text())["config"]
-    values = {key.split(":", 1)[1]: value for key, value in raw.items() if key.startswith("secure-ai-platform:")}
-    return Stack(
-        name, parse_settings({**values, "region": raw["aws:region"]}, name), preview_program(ROOT, name, mode="update")
-    )
+    return Stack(name, settings_from_stack_file(raw, name), preview_program(ROOT, name, mode="update"))
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ accounts in the stack files cannot drift from what the baseline creates:
   (``baseline-<tenant>-<env>``, outside this repository): the environment's baseline config with the
   tenant's account.
 
-The offline cloud computes every ARN in its one fixed account (``preflight.cloud.ACCOUNT_ID``); the
-baseline's outputs are read with that account replaced by the account the baseline is configured for.
+The offline cloud computes every ARN in the account the stack pins (``aws:allowedAccountIds``), as
+AWS does, so the baseline's outputs are compared as they are.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from infra.components import platform_roles
-from preflight import cloud, preview_program
+from preflight import preview_program
 
 ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent
@@ -72,13 +72,6 @@ def baseline_of(stack: str) -> tuple[str, dict[str, Any]]:
     return f"baseline-{tenant['name']}-{env}", own
 
 
-def in_account(arn: str, account: str) -> str:
-    """An ARN the offline cloud computed, as AWS computes it in ``account``."""
-    offline = f"arn:aws:iam::{cloud.ACCOUNT_ID}:"
-    assert arn.startswith(offline), arn
-    return f"arn:aws:iam::{account}:{arn.removeprefix(offline)}"
-
-
 @pytest.fixture(scope="module")
 def baseline_roles() -> dict[str, dict[str, str]]:
     """Each needed baseline's ``roles`` output, in its configured account, by baseline stack name."""
@@ -90,7 +83,9 @@ def baseline_roles() -> dict[str, dict[str, str]]:
         preview = preview_program(REPO, name, config=config, mode="update")
         assert preview.errors == [], (name, preview.errors)
         account = _account(config)
-        found[name] = {key: in_account(arn, account) for key, arn in preview.outputs["roles"].items()}
+        roles: dict[str, str] = preview.outputs["roles"]
+        assert all(arn.startswith(f"arn:aws:iam::{account}:") for arn in roles.values()), (name, roles)
+        found[name] = roles
     return found
 
 

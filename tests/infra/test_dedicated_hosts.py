@@ -20,7 +20,7 @@ from tier_c_support import PACK, ROOT, counts, remaining_violations, stack_confi
 
 from infra.components.dedicated_hosts import DedicatedHosts, DedicatedHostsArgs, zone_index
 from infra.components.key_ring import KeyRing, KeyRingArgs
-from infra.config import parse_settings
+from infra.config import settings_from_stack_file
 from preflight import Preview, ProgramError, preview_function, preview_program
 from preflight.model import Mode
 
@@ -299,13 +299,7 @@ def test_a_dedicated_host_type_without_a_host_configuration_is_refused() -> None
 
 
 def test_attestation_needs_the_data_key_and_its_image_measurement() -> None:
-    settings = parse_settings(
-        {
-            key.split(":", 1)[1] if key.startswith("secure-ai-platform:") else "region": value
-            for key, value in stack_config(STACK).items()
-        },
-        STACK,
-    )
+    settings = settings_from_stack_file(stack_config(STACK), STACK)
 
     def body() -> None:
         KeyRing("keys", KeyRingArgs(settings, "genomics", ["logs"], [HOST_ROLE], attestation=ATTESTATION))

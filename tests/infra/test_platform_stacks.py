@@ -18,9 +18,9 @@ import yaml
 from aiplatform_standards import platform, taggable_aws_types
 from platform_support import walk_strings
 
-from infra.config import Settings, parse_settings
+from infra.config import Settings, settings_from_stack_file
 from infra.deployments.shared_cluster import tenant_purposes
-from preflight import Preview, ResourceRecord, cloud, preview_program
+from preflight import Preview, ResourceRecord, preview_program
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ("platform-dev", "platform-prod")
@@ -198,8 +198,7 @@ class Stack:
 
     def _settings(self) -> Settings:
         raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{self.name}.yaml").read_text())["config"]
-        values = {("region" if key == "aws:region" else key.split(":", 1)[1]): value for key, value in raw.items()}
-        return parse_settings(values)
+        return settings_from_stack_file(raw, self.name)
 
     def owner(self, record: ResourceRecord) -> str:
         """The tenant whose component the resource belongs to, or ``platform``."""
@@ -211,9 +210,11 @@ class Stack:
         return max(matches, key=len) if matches else PLATFORM
 
     def role_arn(self, record: ResourceRecord) -> str:
-        """The role's ARN in the stack's account (the offline cloud computes every ARN in its own fixed account)."""
+        """The role's ARN as the cloud computes it, in the stack's account."""
+        arn: str = record.outputs["arn"]
         path = record.inputs.get("path", "/")
-        return f"arn:aws:iam::{self.settings.account_id}:role{path}{record.inputs['name']}"
+        assert arn == f"arn:aws:iam::{self.settings.account_id}:role{path}{record.inputs['name']}", arn
+        return arn
 
     def roles_of(self, tenant: str) -> set[str]:
         return {self.role_arn(r) for r in self.preview.by_type("aws:iam/role:Role") if self.owner(r) == tenant}
@@ -267,15 +268,14 @@ def test_stack_outputs_name_the_cluster_and_each_tenant_resources(stack: Stack) 
     env = stack.settings.environment
     account, region = stack.settings.account_id, stack.settings.region
     outputs = stack.preview.outputs
-    # The program derives bucket names from the stack's account; repository URLs are what the (offline) cloud
-    # returns, in its one fixed account.
+    # The program derives bucket names from the stack's account; repository URLs are what the cloud returns.
     assert outputs["clusterName"] == f"aip-{env}"
     assert set(outputs["tenants"]) == set(stack.tenants)
     for tenant, values in outputs["tenants"].items():
         assert values["namespace"] == tenant
         assert values["bucketName"] == f"aip-{env}-{tenant}-models-{account}-{region}"
         assert values["repositoryUrls"] == {
-            repo: f"{cloud.ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{env}/{tenant}/{repo}"
+            repo: f"{account}.dkr.ecr.{region}.amazonaws.com/{env}/{tenant}/{repo}"
             for repo in ("inference", "training")
         }
         keys = {r.outputs["arn"] for r in stack.preview.by_type(KEY) if stack.owner(r) == tenant}

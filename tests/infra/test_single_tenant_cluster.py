@@ -117,7 +117,7 @@ def test_the_provider_assumes_the_configured_role_in_the_tenant_account_only(pre
     assert isinstance(assume, Secret), "the external id must stay a secret in the state"
     assert json.loads(assume.value) == [
         {
-            "roleArn": f"arn:aws:iam::{ACCOUNT}:role/aip-prod-platform-deployer",
+            "roleArn": f"arn:aws:iam::{ACCOUNT}:role/aip-prod-tenant-deployment",
             "externalId": "aip-prod-clinical-7c3e91",
             "sessionName": "aip-prod-clinical-deploy",
         }

@@ -29,7 +29,7 @@ import yaml
 from aiplatform_standards import gpu_instances
 from test_admission_cel import GPU_TOLERATION, Policy, namespace, pod, tenant_toleration
 
-from infra.config import Settings, parse_settings
+from infra.config import Settings, settings_from_stack_file
 from infra.deployments.shared_cluster import tenant_purposes
 from preflight import ResourceRecord, preview_program
 
@@ -50,7 +50,7 @@ EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SC
 
 def stack_settings(stack: str) -> Settings:
     raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
-    return parse_settings({("region" if k == "aws:region" else k.split(":", 1)[1]): v for k, v in raw.items()})
+    return settings_from_stack_file(raw, stack)
 
 
 PAIRS = [
