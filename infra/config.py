@@ -282,6 +282,12 @@ def dedicated_subnet_cidrs(cidr: str, az_count: int, slot: int) -> tuple[str, ..
     return tuple(str(slots[slot * _MAX_AZS + az]) for az in range(az_count))
 
 
+def _at_least(value: int, minimum: int, unit: str) -> int:
+    if value < minimum:
+        raise _problem("{value} must be {minimum} or more ({unit})", value=value, minimum=minimum, unit=unit)
+    return value
+
+
 def _positive(value: float, unit: str) -> float:
     if value <= 0:
         raise _problem("{value} must be greater than 0 ({unit})", value=value, unit=unit)
@@ -299,9 +305,7 @@ class Quotas(_Model):
     @field_validator("gpus")
     @classmethod
     def _gpus(cls, value: int) -> int:
-        if value < 0:
-            raise _problem("{value} must be 0 or more (GPUs)", value=value)
-        return value
+        return _at_least(value, 0, "GPUs")
 
     @field_validator("cpu", "memory_gib", "pods")
     @classmethod
@@ -378,16 +382,12 @@ class GpuPool(_Model):
     @field_validator("min_size")
     @classmethod
     def _min_size(cls, value: int) -> int:
-        if value < 0:
-            raise _problem("{value} must be 0 or more (nodes)", value=value)
-        return value
+        return _at_least(value, 0, "nodes")
 
     @field_validator("max_size")
     @classmethod
     def _max_size(cls, value: int) -> int:
-        if value < 1:
-            raise _problem("{value} must be 1 or more (nodes)", value=value)
-        return value
+        return _at_least(value, 1, "nodes")
 
     @field_validator("disk_size_gib")
     @classmethod
@@ -937,9 +937,7 @@ class HostsConfig(_Model):
     @field_validator("count")
     @classmethod
     def _count(cls, value: int) -> int:
-        if value < 1:
-            raise _problem("{value} must be 1 or more (hosts)", value=value)
-        return value
+        return _at_least(value, 1, "hosts")
 
     @field_validator("image_id")
     @classmethod
