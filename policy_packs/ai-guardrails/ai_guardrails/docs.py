@@ -42,8 +42,8 @@ def render_doc() -> str:
     registered = rules()
     by_control: dict[str, list[str]] = {}
     for rule in registered:
-        for control in rule.controls:
-            by_control.setdefault(control, []).append(rule.name)
+        for control_id in rule.controls:
+            by_control.setdefault(control_id, []).append(rule.name)
     resource = sum(rule.kind == "resource" for rule in registered)
     lines = [
         "# Controls and the ai-guardrails policies",
