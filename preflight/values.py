@@ -20,29 +20,32 @@ from typing import Any, Final
 
 import pulumi
 from google.protobuf import struct_pb2
+from pulumi.runtime import rpc
+from pulumi_policy import proxy
 
-UNKNOWN_SENTINEL: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-"""The engine's unknown value on the wire (``pulumi.runtime.rpc.UNKNOWN``)."""
+UNKNOWN_SENTINEL: Final = rpc.UNKNOWN
+"""The engine's unknown value on the wire (``04da6b54-…``); it is the only one the engine sends."""
 
-# The typed sentinels pulumi_policy also understands; the engine itself only sends the string one.
+# Every sentinel pulumi_policy treats as unknown (its typed ones included).
 UNKNOWN_SENTINELS: Final = frozenset(
     {
         UNKNOWN_SENTINEL,
-        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
-        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
-        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
-        "030794c1-ac77-496b-92df-f27374a8bd58",
-        "e48ece36-62e2-4504-bad9-02848725956a",
-        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+        proxy.UNKNOWN_BOOLEAN_VALUE,
+        proxy.UNKNOWN_NUMBER_VALUE,
+        proxy.UNKNOWN_STRING_VALUE,
+        proxy.UNKNOWN_ARRAY_VALUE,
+        proxy.UNKNOWN_ASSET_VALUE,
+        proxy.UNKNOWN_ARCHIVE_VALUE,
+        proxy.UNKNOWN_OBJECT_VALUE,
     }
 )
 
-SIG_KEY: Final = "4dabf18193072939515e22adb298388d"
-SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a signature, not a password
-ASSET_SIG: Final = "c44067f5952c0a294b673a41bacd8c17"
-ARCHIVE_SIG: Final = "0def7320c3a5731c473e5ecbe6d01bc7"
-RESOURCE_SIG: Final = "5cf8f73096256a8f31e491e813e4eb8e"
-OUTPUT_SIG: Final = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+SIG_KEY: Final = rpc._special_sig_key
+SECRET_SIG: Final = rpc._special_secret_sig
+ASSET_SIG: Final = rpc._special_asset_sig
+ARCHIVE_SIG: Final = rpc._special_archive_sig
+RESOURCE_SIG: Final = rpc._special_resource_sig
+OUTPUT_SIG: Final = rpc._special_output_value_sig
 
 
 class _Unknown:
