@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -68,6 +68,10 @@ def shown(value: Any, known: Iterable[str] = (), *, identifier: bool = False) ->
     return "a value outside the accepted set (not shown)"
 
 
+# The last resource converted for a resource policy, with the props object it came from.
+_LAST_RESOURCE: list[tuple[object, Resource] | None] = [None]
+
+
 @dataclass(frozen=True)
 class Resource:
     """A resource as a policy sees it: plain inputs, and (in stack policies) its dependencies."""
@@ -89,8 +93,16 @@ class Resource:
 
     @classmethod
     def from_args(cls, args: ResourceValidationArgs) -> Resource:
+        # Under preflight's fast path every policy of a resource receives the same props object:
+        # convert it once (the object is held, so its identity cannot be reused); under the CLI each
+        # policy gets its own and this converts per policy, as before.
+        last = _LAST_RESOURCE[0]
+        if last is not None and last[0] is args.props and last[1].urn == args.urn:
+            return last[1]
         props = plain(args.props)
-        return cls(args.resource_type, args.name, args.urn, props if isinstance(props, dict) else {})
+        resource = cls(args.resource_type, args.name, args.urn, props if isinstance(props, dict) else {})
+        _LAST_RESOURCE[0] = (args.props, resource)
+        return resource
 
     @classmethod
     def from_policy_resource(cls, resource: PolicyResource) -> Resource:
@@ -314,18 +326,38 @@ def stack_policy(
 class Stack:
     """Every resource of the stack, indexed, with the joins policies need."""
 
+    # The view of the last analysed resource list. Under preflight's fast path every stack policy
+    # of one analysis receives the same list, so the view (every resource's properties converted
+    # once) is built once, not once per stack policy; under the CLI each policy gets a list of its
+    # own and the view is built per policy, as before. The list itself is held, so its identity
+    # cannot be reused by a later one; views are never mutated by policies.
+    _last: ClassVar[tuple[object, str, Stack] | None] = None
+
     def __init__(self, resources: Iterable[Resource], stack: str = "") -> None:
         self.resources = list(resources)
         self.name = stack
         self.by_urn = {resource.urn: resource for resource in self.resources}
+        self._position = {resource.urn: index for index, resource in enumerate(self.resources)}
+        self._by_type: dict[str, list[Resource]] = {}
+        for resource in self.resources:
+            self._by_type.setdefault(resource.type, []).append(resource)
 
     @classmethod
     def from_args(cls, args: StackValidationArgs, stack: str) -> Stack:
-        return cls((Resource.from_policy_resource(resource) for resource in args.resources), stack)
+        resources = args.resources
+        last = cls._last
+        if last is not None and last[0] is resources and last[1] == stack:
+            return last[2]
+        view = cls((Resource.from_policy_resource(resource) for resource in resources), stack)
+        cls._last = (resources, stack, view)
+        return view
 
     def of(self, *tokens: str) -> list[Resource]:
-        wanted = set(tokens)
-        return [resource for resource in self.resources if resource.type in wanted]
+        """The resources of these types, in registration order (an index, not a scan per call)."""
+        found = [resource for token in set(tokens) for resource in self._by_type.get(token, ())]
+        if len(tokens) > 1:
+            found.sort(key=lambda resource: self._position[resource.urn])
+        return found
 
     def sources(self, resource: Resource, prop: str, *tokens: str) -> list[Resource]:
         """The resources of these types that the input ``prop`` of ``resource`` came from."""
