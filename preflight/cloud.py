@@ -384,6 +384,32 @@ def _firewall(kind: str) -> _Builder:
     return build
 
 
+def _network_firewall(r: Resource) -> Outputs:
+    """A firewall with the endpoint AWS instantiates in each of its subnets (what routes target)."""
+    arn, outputs = _firewall("firewall")(r)
+    mappings = r.inputs.get("subnetMappings")
+    subnets = [m.get("subnetId") for m in mappings if isinstance(m, Mapping)] if isinstance(mappings, list) else []
+    attachments = [
+        {"subnetId": subnet, "endpointId": f"vpce-{digest(subnet)}", "status": "READY"}
+        for subnet in subnets
+        if isinstance(subnet, str)
+    ]
+    outputs["firewallStatuses"] = [{"syncStates": [{"attachments": [attachment]} for attachment in attachments]}]
+    return arn, outputs
+
+
+def _vpc_endpoint(r: Resource) -> Outputs:
+    """An endpoint; a gateway endpoint also has the prefix list that security group rules name.
+
+    AWS keeps one prefix list per service and region, shared by every gateway endpoint of it.
+    """
+    rid, outputs = _prefixed("vpce", "ec2", "vpc-endpoint")(r)
+    if r.inputs.get("vpcEndpointType") == "Gateway":
+        service = r.inputs.get("serviceName")
+        outputs["prefixListId"] = f"pl-{digest(f'{r.region}:{service}', 8)}"
+    return rid, outputs
+
+
 def _by_key(key: str) -> _Builder:
     def build(r: Resource) -> Outputs:
         value = r.inputs.get(key)
@@ -412,7 +438,7 @@ _AWS: dict[str, _Builder] = {
     "aws:ec2/internetGateway:InternetGateway": _prefixed("igw", "ec2", "internet-gateway"),
     "aws:ec2/natGateway:NatGateway": _prefixed("nat", "ec2", "natgateway"),
     "aws:ec2/networkAcl:NetworkAcl": _prefixed("acl", "ec2", "network-acl"),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": _prefixed("vpce", "ec2", "vpc-endpoint"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
     "aws:ec2/flowLog:FlowLog": _prefixed("fl", "ec2", "vpc-flow-log"),
     "aws:ec2/eip:Eip": _eip,
     "aws:ec2/instance:Instance": _instance,
@@ -444,7 +470,7 @@ _AWS: dict[str, _Builder] = {
     "aws:budgets/budget:Budget": _budget,
     "aws:cloudtrail/trail:Trail": _trail,
     "aws:guardduty/detector:Detector": _detector,
-    "aws:networkfirewall/firewall:Firewall": _firewall("firewall"),
+    "aws:networkfirewall/firewall:Firewall": _network_firewall,
     "aws:networkfirewall/firewallPolicy:FirewallPolicy": _firewall("firewall-policy"),
     "aws:networkfirewall/ruleGroup:RuleGroup": _firewall("stateful-rulegroup"),
     "aws:ebs/encryptionByDefault:EncryptionByDefault": _region_scoped,

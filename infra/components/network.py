@@ -63,12 +63,16 @@ def _nth(index: int) -> Callable[[list[str]], str]:
 
 
 def _endpoint_in_subnet(statuses: Any, subnet_id: str) -> str | None:
-    """The firewall endpoint that AWS placed in a firewall subnet (from the firewall's sync states)."""
+    """The firewall endpoint that AWS placed in a firewall subnet (from the firewall's sync states).
+
+    Inside ``Output.all`` the SDK hands nested outputs over as plain dicts (snake_case keys), not
+    as its output classes; those subclass dict, so item access reads both.
+    """
     for status in statuses or []:
-        for state in status.sync_states or []:
-            for attachment in state.attachments or []:
-                if attachment.subnet_id == subnet_id:
-                    return str(attachment.endpoint_id)
+        for state in status.get("sync_states") or []:
+            for attachment in state.get("attachments") or []:
+                if attachment.get("subnet_id") == subnet_id:
+                    return str(attachment["endpoint_id"])
     return None
 
 
