@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
@@ -47,6 +47,10 @@ from infra import naming
 from infra.components.launch_template import LaunchTemplate, LaunchTemplateArgs
 from infra.config import Settings
 from infra.tags import PLATFORM, TagScope
+
+if TYPE_CHECKING:
+    from infra.components.key_ring import KeyRing
+    from infra.components.network import IsolatedNetwork
 
 TYPE = "secure-ai-platform:cluster:SecureCluster"
 
@@ -176,6 +180,25 @@ class SecureClusterArgs:
     # None for the shared cluster; a tenant name for a single-tenant cluster (tier C).
     owner: str | None = None
     system_nodes: SystemNodes = field(default_factory=SystemNodes)
+
+    @classmethod
+    def in_network(
+        cls, settings: Settings, network: IsolatedNetwork, keys: KeyRing, owner: str | None = None
+    ) -> SecureClusterArgs:
+        """A cluster in ``network``'s private subnets, with the key ring's cluster-secrets, volumes and logs keys.
+
+        The one wiring both the shared and the single-tenant deployments use.
+        """
+        return cls(
+            settings,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            vpc_cidr=network.cidr,
+            secrets_key_arn=keys.arns["cluster-secrets"],
+            volumes_key_arn=keys.arns["volumes"],
+            logs_key_arn=keys.arns["logs"],
+            owner=owner,
+        )
 
 
 class SecureCluster(pulumi.ComponentResource):

@@ -96,18 +96,7 @@ def build_platform(settings: Settings) -> Platform:
     network = IsolatedNetwork("network", NetworkArgs(settings, PLATFORM, keys.arns["logs"]))
     log_bucket = LogBucket("access-logs", LogBucketArgs(settings))
     alerts = AlertTopic("budget-alerts", AlertTopicArgs(settings, keys.arns["logs"]))
-    cluster = SecureCluster(
-        "cluster",
-        SecureClusterArgs(
-            settings,
-            vpc_id=network.vpc_id,
-            subnet_ids=network.private_subnet_ids,
-            vpc_cidr=network.cidr,
-            secrets_key_arn=keys.arns["cluster-secrets"],
-            volumes_key_arn=keys.arns["volumes"],
-            logs_key_arn=keys.arns["logs"],
-        ),
-    )
+    cluster = SecureCluster("cluster", SecureClusterArgs.in_network(settings, network, keys))
     PriorityClasses("priority-classes", PriorityClassesArgs(provider=cluster.provider))
     TenantAdmissionPolicy("admission", TenantAdmissionPolicyArgs(settings, cluster.cluster_name, cluster.provider))
     return Platform(keys, network, log_bucket, alerts, cluster)

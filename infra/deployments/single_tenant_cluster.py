@@ -180,20 +180,8 @@ def build(settings: Settings) -> None:
         extra_log_group_prefixes=[f"/aws/eks/{cluster_name}/"],
     )
     keys, network = base.keys, base.network
-    cluster = SecureCluster(
-        f"{name}-cluster",
-        SecureClusterArgs(
-            settings,
-            vpc_id=network.vpc_id,
-            subnet_ids=network.private_subnet_ids,
-            vpc_cidr=network.cidr,
-            secrets_key_arn=keys.arns["cluster-secrets"],
-            volumes_key_arn=keys.arns["volumes"],
-            logs_key_arn=keys.arns["logs"],
-            owner=name,
-        ),
-        opts=opts,
-    )
+    cluster_args = SecureClusterArgs.in_network(settings, network, keys, owner=name)
+    cluster = SecureCluster(f"{name}-cluster", cluster_args, opts=opts)
     PriorityClasses(f"{name}-priority-classes", PriorityClassesArgs(provider=cluster.provider), opts=opts)
     # Alone in its cluster, the tenant still runs only its own images (and the platform's approved prefixes).
     TenantAdmissionPolicy(
