@@ -15,7 +15,7 @@ help:
 	@echo "make lint | typecheck | bench | docs | lock | clean"
 
 # The virtual environment is rebuilt whenever a pinned file changes.
-$(VENV)/.installed: requirements.txt requirements.lock pyproject.toml standards/pyproject.toml
+$(VENV)/.installed: requirements.txt requirements.lock pyproject.toml policy_packs/ai-guardrails/standards/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
@@ -33,7 +33,7 @@ lint: venv
 	$(PY) -m ruff format --check .
 
 typecheck: venv
-	$(PY) -m mypy infra preflight audit standards/aiplatform_standards policy_packs/ai-guardrails/ai_guardrails tools
+	$(PY) -m mypy infra preflight audit policy_packs/ai-guardrails/standards/aiplatform_standards policy_packs/ai-guardrails/ai_guardrails tools
 
 test: lint typecheck
 	$(PY) -m pytest -n 2 --dist loadfile
@@ -49,7 +49,7 @@ docs: venv
 # Re-resolve the pinned set from pyproject.toml (needs the registries).
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet --disable-pip-version-check ".[dev]" ./standards
+	.lock-venv/bin/pip install --quiet --disable-pip-version-check ".[dev]" ./policy_packs/ai-guardrails/standards
 	{ echo "# The whole resolved dependency set, pinned. Regenerate with: make lock"; \
 	  .lock-venv/bin/pip freeze --exclude secure-ai-platform --exclude aiplatform-standards; } > requirements.lock
 	rm -rf .lock-venv

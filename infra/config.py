@@ -367,7 +367,7 @@ class GpuPool(_Model):
                 )
                 raise _problem(
                     "'{value}' is not in the GPU instance table ({hint}; the table is "
-                    "standards/aiplatform_standards/data/gpu_instances.yaml)",
+                    "policy_packs/ai-guardrails/standards/aiplatform_standards/data/gpu_instances.yaml)",
                     value=instance_type,
                     hint=hint,
                 )
@@ -928,7 +928,7 @@ class HostsConfig(_Model):
         if value not in gpu_instances():
             raise _problem(
                 "'{value}' is not in the GPU instance table (use a type of family {families}, whose Dedicated "
-                "Hosts the table records; standards/aiplatform_standards/data/gpu_instances.yaml)",
+                "Hosts the table records; policy_packs/ai-guardrails/standards/aiplatform_standards/data/gpu_instances.yaml)",
                 value=value,
                 families=" or ".join(dedicated_host_families()),
             )

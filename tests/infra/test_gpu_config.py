@@ -184,7 +184,7 @@ BAD_CONFIGS = [
         {"tenants": [pooled(16, pool(instanceTypes=["p4d.12xlarge"]))]},
         [
             "tenants[0].gpuPools[0].instanceTypes: 'p4d.12xlarge' is not in the GPU instance table (use one of "
-            "p4d.24xlarge; the table is standards/aiplatform_standards/data/gpu_instances.yaml)"
+            "p4d.24xlarge; the table is policy_packs/ai-guardrails/standards/aiplatform_standards/data/gpu_instances.yaml)"
         ],
         id="unknown-size-of-a-known-family",
     ),
@@ -192,7 +192,7 @@ BAD_CONFIGS = [
         {"tenants": [pooled(16, pool(instanceTypes=["a100.8x"]))]},
         [
             "tenants[0].gpuPools[0].instanceTypes: 'a100.8x' is not in the GPU instance table (use a type of "
-            "family g5, g5g, g6, g6e, p4d, p5; the table is standards/aiplatform_standards/data/gpu_instances.yaml)"
+            "family g5, g5g, g6, g6e, p4d, p5; the table is policy_packs/ai-guardrails/standards/aiplatform_standards/data/gpu_instances.yaml)"
         ],
         id="unknown-family",
     ),

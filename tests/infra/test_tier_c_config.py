@@ -150,7 +150,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
         hosts_stack(hosts=hosts("x2gd.large"), confidential=False),
         [
             "hosts.instanceType: 'x2gd.large' is not in the GPU instance table (use a type of family g5 or p4d, "
-            "whose Dedicated Hosts the table records; standards/aiplatform_standards/data/gpu_instances.yaml)"
+            "whose Dedicated Hosts the table records; policy_packs/ai-guardrails/standards/aiplatform_standards/data/gpu_instances.yaml)"
         ],
     ),
     (
