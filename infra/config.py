@@ -1012,6 +1012,21 @@ class Settings(_Model):
             )
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_object_is_unset(cls, data: Any) -> Any:
+        """An optional object key set to ``{}`` is not set.
+
+        The Pulumi CLI requires every key Pulumi.yaml declares without a default on every stack, so
+        Pulumi.yaml gives each optional object key the default ``{}`` and the program receives it on
+        every stack that does not set the key (pulumi/pulumi pkg/workspace/config.go, mergeConfig,
+        v3.274.1).
+        """
+        if not isinstance(data, dict):
+            return data
+        optional = {field.alias or name for name, field in cls.model_fields.items() if field.default is None}
+        return {key: value for key, value in data.items() if not (key in optional and value == {})}
+
     @model_validator(mode="after")
     def _stack_rules(self, info: ValidationInfo) -> Settings:
         problems: list[str] = []

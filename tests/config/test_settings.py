@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 import yaml
+from aiplatform_standards import platform
 
-from infra.config import ConfigError, Settings, max_tenant_name_length, parse_settings
+from infra.config import ConfigError, Settings, max_tenant_name_length, parse_settings, settings_from_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -223,3 +224,61 @@ def test_pulumi_yaml_describes_every_key() -> None:
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     undocumented = [key for key, spec in project["config"].items() if not spec.get("description")]
     assert undocumented == []
+
+
+def _declarations() -> dict[str, dict[str, Any]]:
+    return dict(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
+
+
+def test_pulumi_yaml_requires_exactly_the_keys_the_model_requires() -> None:
+    """A key declared without `default` is required on every stack by the CLI (pulumi/pulumi
+    pkg/workspace/config.go, mergeConfig, v3.274.1), so only the keys the model requires of every
+    stack may lack one; `region` comes from aws:region, which Pulumi.yaml cannot declare."""
+    without_default = {key.split(":", 1)[1] for key, spec in _declarations().items() if "default" not in spec}
+    required = {field.alias or name for name, field in Settings.model_fields.items() if field.is_required()}
+    assert without_default == required - {"region"} == {"environment", "deployment", "costCenter", "contact"}
+
+
+def _reference_stacks() -> dict[str, dict[str, Any]]:
+    directory = ROOT / yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["stackConfigDir"]
+    return {
+        path.name.removeprefix("Pulumi.").removesuffix(".yaml"): yaml.safe_load(path.read_text())["config"]
+        for path in sorted(directory.glob("Pulumi.*.yaml"))
+    }
+
+
+def _outcome(config: dict[str, Any], stack: str) -> Settings | list[str]:
+    try:
+        return settings_from_stack_file(config, stack)
+    except ConfigError as error:
+        return error.problems
+
+
+@pytest.mark.parametrize("stack", sorted(_reference_stacks()))
+def test_pulumi_yaml_defaults_mean_the_models_defaults(stack: str) -> None:
+    """The CLI hands the program a declared key's default on every stack that does not set it
+    (mergeConfig); each default must mean exactly what the key's absence means to the model."""
+    config = _reference_stacks()[stack]
+    defaults = {key: spec["default"] for key, spec in _declarations().items() if "default" in spec}
+    assert set(defaults) == {key for key in _declarations() if key.split(":", 1)[1] not in _REQUIRED_EVERYWHERE}
+    unset = {key: value for key, value in defaults.items() if key not in config}
+    assert unset, f"{stack} sets every optional key: nothing to compare"
+    without = _outcome(config, stack)
+    for key, value in unset.items():
+        assert _outcome({**config, key: copy.deepcopy(value)}, stack) == without, key
+
+
+_REQUIRED_EVERYWHERE = {"environment", "deployment", "costCenter", "contact"}
+
+
+def test_pulumi_yaml_documents_aws_region_in_its_comment_not_as_a_declaration() -> None:
+    """The CLI rejects a declared key of another namespace with a type or a default (pulumi/pulumi
+    sdk/go/common/workspace/project.go, Project.Validate, v3.274.1), so aws:region is documented in
+    the comment block, with exactly the approved regions."""
+    text = (ROOT / "Pulumi.yaml").read_text()
+    assert "aws:region" not in _declarations()
+    comment = " ".join(line.strip().lstrip("#").strip() for line in text.splitlines() if line.strip().startswith("#"))
+    allowed = platform()["allowed_regions"]
+    assert (
+        f"aws:region (required): the stack's AWS region, one of the approved regions {', '.join(allowed)}." in comment
+    )
