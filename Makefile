@@ -15,9 +15,10 @@ help:
 	@echo "make lint | typecheck | bench | docs | lock | clean"
 
 # The virtual environment is rebuilt whenever a pinned file changes.
-$(VENV)/.installed: requirements.txt requirements.lock pyproject.toml policy_packs/ai-guardrails/standards/pyproject.toml
+# pip runs in the program directory on its requirements.txt, exactly as `pulumi install` does.
+$(VENV)/.installed: infra/requirements.txt requirements.lock pyproject.toml policy_packs/ai-guardrails/standards/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	cd infra && ../$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed
