@@ -1,5 +1,10 @@
 """Reading a Pulumi project and its stack configuration the way the Pulumi CLI reads them.
 
+Both files are read as the CLI reads them (``go_yaml``) and held to the CLI's rules
+(``config_rules``): a project whose config declarations ``pulumi`` rejects, or a stack whose config
+misses a required key or has a value of the wrong type, fails here with the CLI's message, before
+the program runs.
+
 Config reaches the program as the language host gives it: a map of namespaced keys
 (``project:key``, ``aws:region``) to strings, structured values JSON-encoded, and the list of
 keys that are secret. ``secure:`` values cannot be decrypted offline; they become a placeholder
@@ -16,12 +21,33 @@ from typing import Any
 
 import yaml
 
+from . import go_yaml
+from .config_rules import (
+    ConfigRuleError,
+    Declaration,
+    StackValue,
+    declarations,
+    parse_key,
+    scalar_text,
+    stack_value,
+    validate_project,
+    validate_stack_config,
+)
 from .model import ProgramError, UsageError
 from .values import Secret
 
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
-# libyaml parses a large project file in a fraction of the pure-Python parser's time.
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# ValidateProject suggests the closest attribute within this Levenshtein distance
+# (pulumi/pulumi sdk/go/common/workspace/project.go, maxValidationAttributeDistance).
+_MAX_ATTRIBUTE_DISTANCE = 2
+_GO_TYPE_NAMES = {
+    type(None): "<nil>",
+    list: "[]interface {}",
+    str: "string",
+    int: "int",
+    float: "float64",
+    bool: "bool",
+}
 
 
 @dataclass
@@ -33,8 +59,17 @@ class Project:
     main_dir: Path
     stack_config_dir: Path
     project_file: Path
-    config_defaults: dict[str, Any] = field(default_factory=dict)
-    config_types: dict[str, str] = field(default_factory=dict)
+    config: tuple[Declaration, ...] = field(default=())
+
+    @property
+    def config_defaults(self) -> dict[str, Any]:
+        """What the CLI sets on a stack that lacks a declared key: its ``default`` or ``value``, by namespaced key."""
+        result = {}
+        for item in self.config:
+            if item.project_default is not None:
+                namespace, name = parse_key(self.name, item.key)
+                result[f"{namespace}:{name}"] = item.project_default
+        return result
 
     def stack_file(self, stack: str) -> Path:
         return self.stack_config_dir / f"Pulumi.{stack}.yaml"
@@ -92,9 +127,15 @@ def find_project(program_dir: Path) -> Project:
 
 
 def load_project(project_file: Path, program_dir: Path | None = None) -> Project:
+    """The project in ``project_file``, held to the CLI's project rules (``LoadProjectBytes``)."""
     document = _load_yaml(project_file)
-    if not isinstance(document, dict) or not isinstance(document.get("name"), str):
-        raise ProgramError("the project file needs a string 'name'", str(project_file), 1)
+    if not isinstance(document, dict):
+        # SimplifyMarshalledProject's message, with Go's name (%T) of the decoded YAML value.
+        go_type = _GO_TYPE_NAMES.get(type(document), type(document).__name__)
+        raise ProgramError(f"expected project to be an object, was '{go_type}'", str(project_file))
+    _check_name(document, project_file)
+    name = document["name"]
+    config = _project_config(document, name, project_file)
     runtime = document.get("runtime")
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name not in (None, "python"):
@@ -108,32 +149,67 @@ def load_project(project_file: Path, program_dir: Path | None = None) -> Project
     if not (main_dir / "__main__.py").is_file():
         raise UsageError(f"{main_dir}: no __main__.py (the Python program's entry point)")
     stack_dir = document.get("stackConfigDir")
+    if isinstance(document.get("config"), str):
+        # RewriteConfigPathIntoStackConfigDir: `config: <dir>` is the old spelling of stackConfigDir.
+        stack_dir = document["config"]
     stack_config_dir = (root / stack_dir).resolve() if isinstance(stack_dir, str) else root
-    name = document["name"]
-    defaults, types = _project_config(document.get("config"), name, project_file)
-    return Project(name, root, main_dir, stack_config_dir, project_file, defaults, types)
+    return Project(name, root, main_dir, stack_config_dir, project_file, tuple(config))
 
 
-def _project_config(section: Any, project: str, path: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    """Project-level config: ``key: value`` shorthands and ``key: {type, default|value, ...}`` specs."""
-    defaults: dict[str, Any] = {}
-    types: dict[str, str] = {}
+def _check_name(document: dict[str, Any], path: Path) -> None:
+    """``ValidateProject``'s name rules, with its messages."""
+    if "name" not in document:
+        closest = _closest_key("name", [str(key) for key in document])
+        found = f"; found '{closest}' instead" if closest else ""
+        raise ProgramError(f"project is missing a 'name' attribute{found}", str(path))
+    if not isinstance(document["name"], str) or not document["name"]:
+        raise ProgramError("project is missing a non-empty string 'name' attribute", str(path), _line_of(path, "name"))
+
+
+def _closest_key(needle: str, keys: list[str]) -> str:
+    """``findClosestKey``: the first key (sorted) at the smallest case-insensitive Levenshtein distance."""
+    match, closest = "", _MAX_ATTRIBUTE_DISTANCE + 1
+    for key in sorted(keys):
+        distance = _levenshtein(needle.lower(), key.lower())
+        if distance == 0:
+            return key
+        if distance < closest:
+            match, closest = key, distance
+    return match
+
+
+def _levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i]
+        for j, char_b in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+def _project_config(document: dict[str, Any], project: str, path: Path) -> list[Declaration]:
+    """The project's config declarations, held to ``Project.Validate``."""
+    section = document.get("config")
+    if isinstance(section, str):
+        if "stackConfigDir" in document:
+            raise ProgramError(
+                "Should not use both config and stackConfigDir to define the stack directory. "
+                "Use only stackConfigDir instead.",
+                str(path),
+                _line_of(path, "config"),
+            )
+        return []
     if section is None:
-        return defaults, types
+        return []
     if not isinstance(section, dict):
-        raise ProgramError("'config' must be a map", str(path), None)
-    for key, spec in section.items():
-        full = _namespaced(str(key), project)
-        if isinstance(spec, dict):
-            if "type" in spec:
-                types[full] = str(spec["type"])
-            if "default" in spec:
-                defaults[full] = spec["default"]
-            elif "value" in spec:
-                defaults[full] = spec["value"]
-        else:
-            defaults[full] = spec
-    return defaults, types
+        raise ProgramError("'config' must be a map", str(path), _line_of(path, "config"))
+    declared = declarations(section, project)
+    try:
+        validate_project(project, declared)
+    except ConfigRuleError as error:
+        raise ProgramError(error.message, str(path), _config_key_line(path, error.key, project)) from None
+    return declared
 
 
 def _namespaced(key: str, project: str) -> str:
@@ -148,15 +224,23 @@ def load_stack_config(
     overrides: Mapping[str, Any] | None = None,
     require_file: bool = False,
 ) -> StackConfig:
-    """Config for ``stack``: project defaults, then the stack file (or ``overrides`` instead of it)."""
+    """Config for ``stack``: project defaults, then the stack file (or ``overrides`` instead of it).
+
+    The result is held to the CLI's stack config rules first (``config_rules.validate_stack_config``).
+    """
     values: dict[str, str] = {}
     secret_keys: list[str] = []
+    stack_values: dict[str, StackValue] = {}
     for key, value in project.config_defaults.items():
         _set(values, secret_keys, key, value)
     file: Path | None = None
     if overrides is not None:
         for key, value in overrides.items():
-            _set(values, secret_keys, _namespaced(key, project.name), value)
+            full = _namespaced(key, project.name)
+            stack_values[full] = (
+                stack_value(value.value, secret=True) if isinstance(value, Secret) else stack_value(value)
+            )
+            _set(values, secret_keys, full, value)
     else:
         file = stack_config_file or project.stack_file(stack)
         if file.is_file():
@@ -168,12 +252,18 @@ def load_stack_config(
                 raise ProgramError("'config' must be a map of keys to values", str(file), _line_of(file, "config"))
             for key, value in (section or {}).items():
                 full = _namespaced(str(key), project.name)
+                stack_values[full] = stack_value(value)
                 _set(values, secret_keys, full, _stack_value(full, value))
         elif require_file or stack_config_file is not None:
             raise UsageError(f"stack file {file} does not exist")
         else:
             file = None
-    _check_types(project, values, file)
+    try:
+        validate_stack_config(stack, project.name, project.config, stack_values)
+    except ConfigRuleError as error:
+        # The CLI's own wording: `pulumi preview` prints "error: validating stack config: <rule>".
+        line = _config_key_line(file, error.key, project.name) if file is not None else None
+        raise ProgramError(f"validating stack config: {error.message}", str(file) if file else None, line) from None
     return StackConfig(values, sorted(set(secret_keys)), file)
 
 
@@ -215,34 +305,9 @@ def _set(values: dict[str, str], secret_keys: list[str], key: str, value: Any) -
 
 def _encode(value: Any) -> str:
     """Stringify a config value as the CLI hands it to the language host."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(",", ":"))
-    if value is None:
-        return ""
-    return str(value)
-
-
-def _check_types(project: Project, values: dict[str, str], file: Path | None) -> None:
-    problems = []
-    for key, type_ in project.config_types.items():
-        if key not in values:
-            continue
-        raw = values[key]
-        ok = {
-            "string": True,
-            "integer": raw.lstrip("-").isdigit(),
-            "boolean": raw in ("true", "false"),
-            "array": raw.startswith("["),
-            "object": raw.startswith("{"),
-        }.get(type_, True)
-        if not ok:
-            problems.append(f"stack config key '{key}' should be of type {type_}, got {raw!r}")
-    if problems:
-        raise ProgramError("; ".join(problems), str(file) if file else None, None)
+    return scalar_text(value)
 
 
 def _load_yaml(path: Path) -> Any:
@@ -251,7 +316,7 @@ def _load_yaml(path: Path) -> Any:
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror}") from exc
     try:
-        return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader, libyaml's when present
+        return go_yaml.load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -265,4 +330,23 @@ def _line_of(path: Path, key: str) -> int | None:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.startswith(f"{key}:"):
             return number
+    return None
+
+
+def _config_key_line(path: Path, key: str | None, project: str) -> int | None:
+    """The line of ``key`` (as written, or namespaced) in the ``config:`` map of a project or stack file."""
+    if key is None:
+        return None
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=go_yaml.GoYamlLoader)
+    except (OSError, yaml.YAMLError):
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    wanted = _namespaced(key, project)
+    for name, section in root.value:
+        if name.value == "config" and isinstance(section, yaml.MappingNode):
+            for key_node, _ in section.value:
+                if _namespaced(str(key_node.value), project) == wanted:
+                    return int(key_node.start_mark.line) + 1
     return None
