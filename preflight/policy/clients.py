@@ -76,7 +76,10 @@ def pack_python(pack_dir: Path) -> str:
         options = runtime.get("options") if isinstance(runtime, dict) else None
         venv = options.get("virtualenv") if isinstance(options, dict) else None
         if isinstance(venv, str):
-            candidate = (pack_dir / venv / "bin" / "python").resolve()
+            # The venv's own python, by its path in the venv (pulumi/pulumi sdk/python/toolchain/pip.go
+            # Command: <virtualenv>/bin/python). Never resolved through its symlink: the interpreter it
+            # points to is the base one, which knows nothing of the venv's packages.
+            candidate = Path(os.path.abspath(pack_dir / venv / "bin" / "python"))
             if candidate.is_file():
                 return str(candidate)
     return sys.executable
