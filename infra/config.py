@@ -32,12 +32,13 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from infra import naming
+from infra.components import service_linked_roles
 
 PROJECT = "secure-ai-platform"
 _STANDARDS = platform()
 
 Environment = Literal["dev", "staging", "prod"]
-DeploymentKind = Literal["account-baseline", "shared-cluster", "single-tenant-cluster", "dedicated-hosts"]
+DeploymentKind = Literal["bootstrap", "account-baseline", "shared-cluster", "single-tenant-cluster", "dedicated-hosts"]
 Tier = Literal["shared", "dedicated-pool", "single-tenant"]
 Classification = Literal["public", "internal", "confidential", "restricted", "regulated"]
 EgressMode = Literal["none", "firewall"]
@@ -690,6 +691,28 @@ class PullThroughCache(_Model):
         return UPSTREAM_REGISTRIES[self.upstream][0]
 
 
+class TenantDeployment(_Model):
+    """A tier C tenant's account: the role that the platform account's deployer assumes there (platform_roles)."""
+
+    deployer_role_arn: str
+    external_id: str
+
+    @field_validator("deployer_role_arn")
+    @classmethod
+    def _deployer(cls, value: str) -> str:
+        return _role_arn(value)
+
+    @field_validator("external_id")
+    @classmethod
+    def _external_id(cls, value: str) -> str:
+        if not _EXTERNAL_ID.match(value):
+            raise _problem(
+                "is not an external id (2 to 1224 letters, digits and +=,.@:/_-; the tier C stack's "
+                "tenantAccount.externalId)"
+            )
+        return value
+
+
 class BaselineConfig(_Model):
     """What the account baseline needs to know; every default is the secure one."""
 
@@ -704,12 +727,27 @@ class BaselineConfig(_Model):
     object_lock_mode: ObjectLockMode | None = None
     object_lock_days: int | None = None
     alert_emails: tuple[str, ...] = ()
+    tenant_deployment: TenantDeployment | None = None
+    existing_service_linked_roles: tuple[str, ...] = ()
 
     @field_validator("account_id")
     @classmethod
     def _account(cls, value: str) -> str:
         if not _ACCOUNT_ID.match(value):
             raise _problem("'{value}' is not an AWS account id (12 digits, quoted in YAML)", value=value)
+        return value
+
+    @field_validator("existing_service_linked_roles")
+    @classmethod
+    def _existing_service_linked_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = sorted(service_linked_roles.NAMED_BY_POLICIES)
+        for service in value:
+            if service not in known:
+                raise _problem(
+                    "'{service}' is not a service whose service-linked role the baseline creates (use {known})",
+                    service=service,
+                    known=", ".join(known),
+                )
         return value
 
     @field_validator("human_principals", "break_glass_principals")
@@ -759,6 +797,17 @@ class BaselineConfig(_Model):
         return value
 
     @model_validator(mode="after")
+    def _tenant_deployment_from_another_account(self) -> BaselineConfig:
+        deployment = self.tenant_deployment
+        if deployment is not None and _arn_account(deployment.deployer_role_arn) == self.account_id:
+            raise _problem(
+                "tenantDeployment.deployerRoleArn: '{arn}' is in this account (name the platform account's deployer, "
+                "the roles.deployer output of its baseline stack, e.g. baseline-prod)",
+                arn=deployment.deployer_role_arn,
+            )
+        return self
+
+    @model_validator(mode="after")
     def _unique_cache_prefixes(self) -> BaselineConfig:
         prefixes = [cache.repository_prefix for cache in self.pull_through_caches]
         repeated = sorted({prefix for prefix in prefixes if prefixes.count(prefix) > 1})
@@ -793,6 +842,25 @@ class BaselineConfig(_Model):
 
     def lock_days(self, environment: str) -> int:
         return self.object_lock_days or _LOCK_DEFAULTS[environment][1]
+
+
+# --- bootstrap (deployment bootstrap; infra/deployments/bootstrap.py) ---
+
+
+class BootstrapConfig(_Model):
+    """The account whose Pulumi state bucket and secrets key the bootstrap stack creates."""
+
+    account_id: str
+    # The state holds every stack's resource properties (tier C tenants' too, in the platform's prod account):
+    # its resources carry the highest classification unless the account never holds such data.
+    data_classification: Classification = "regulated"
+
+    @field_validator("account_id")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        if not _ACCOUNT_ID.match(value):
+            raise _problem("'{value}' is not an AWS account id (12 digits, quoted in YAML)", value=value)
+        return value
 
 
 # --- tier C (deployments single-tenant-cluster and dedicated-hosts) ---
@@ -995,6 +1063,7 @@ class Settings(_Model):
     cluster: ClusterConfig = ClusterConfig()
     tenants: tuple[Tenant, ...] = ()
     baseline: BaselineConfig | None = None
+    bootstrap: BootstrapConfig | None = None
     gpu: GpuConfig = GpuConfig()
     tenant_account: TenantAccount | None = None
     hosts: HostsConfig | None = None
@@ -1040,8 +1109,9 @@ class Settings(_Model):
                     f"tenants[{index}].tier: 'single-tenant' tenants get a stack of their own (deployment "
                     f"single-tenant-cluster, stack tenant-{tenant.name}-{self.environment}), not the shared cluster"
                 )
-        if self.deployment != "account-baseline" and self.roles is None:
+        if self.deployment not in ("account-baseline", "bootstrap") and self.roles is None:
             problems.append("roles: required (set the baseline stack's role and boundary ARNs; see README)")
+        problems.extend(self._bootstrap_problems())
         if self.deployment == "account-baseline" and self.baseline is None:
             problems.append("baseline: required (set at least accountId and deployer.repository; see Pulumi.yaml)")
         if self.deployment != "account-baseline" and self.baseline is not None:
@@ -1053,6 +1123,27 @@ class Settings(_Model):
         if problems:
             raise _problem("\n".join(problems))
         return self
+
+    def _bootstrap_problems(self) -> list[str]:
+        """The bootstrap deployment runs first in an account: before any baseline role or tenant exists."""
+        if self.deployment != "bootstrap":
+            if self.bootstrap is not None:
+                return ["bootstrap: only the bootstrap deployment reads it (remove it from this stack)"]
+            return []
+        problems = []
+        if self.bootstrap is None:
+            problems.append("bootstrap: required (set accountId, quoted; see Pulumi.yaml)")
+        if self.roles is not None:
+            problems.append(
+                "roles: the bootstrap deployment runs before the account baseline and names no role (remove it from "
+                "this stack)"
+            )
+        if self.tenants:
+            problems.append(
+                "tenants: the bootstrap deployment hosts no tenant (remove them; set bootstrap.dataClassification for "
+                "the state's classification)"
+            )
+        return problems
 
     def _tier_c_problems(self, stack: str | None) -> list[str]:
         """Tier C (issue 7): one single-tenant tenant per stack, its hosts, enclaves, account and own VPC block."""
@@ -1267,11 +1358,16 @@ class Settings(_Model):
 
     @property
     def account_id(self) -> str:
-        """The AWS account of the stack: the baseline's roles live in it (validated to agree)."""
+        """The stack's AWS account: the bootstrap's configured one, else the baseline roles' (validated to agree)."""
+        if self.bootstrap is not None:
+            return self.bootstrap.account_id
         return _arn_account(self.required_roles.deployer)
 
     @property
     def partition(self) -> str:
+        # Every approved region is in the aws partition; other stacks take it from their roles' ARNs.
+        if self.bootstrap is not None:
+            return "aws"
         return self.required_roles.deployer.split(":")[1]
 
     @property
@@ -1304,6 +1400,8 @@ class Settings(_Model):
     def highest_classification(self) -> Classification:
         """What platform resources carry: the highest classification among the tenants served."""
         order = list(_STANDARDS["classifications"])
+        if self.bootstrap is not None:
+            return self.bootstrap.data_classification
         if not self.tenants:
             return "internal"
         return max((tenant.data_classification for tenant in self.tenants), key=order.index)
@@ -1362,6 +1460,7 @@ _KEYS = (
     "cluster",
     "tenants",
     "baseline",
+    "bootstrap",
     "gpu",
     "tenantAccount",
     "hosts",
