@@ -2,7 +2,8 @@
 
 A check is a generator. A resource check receives one ``Resource`` and the policy's effective
 config and yields ``Finding`` (a violation) or ``Undecided`` (a value it needs is unknown during
-preview). A stack check receives the whole ``Stack`` and yields findings naming a resource. The
+preview). A stack check receives the whole ``Stack`` and yields findings naming a resource, or
+``Undecided`` naming the resource whose unknown value it cannot judge. The
 wrappers here turn checks into pulumi-policy policies, render every message the same way
 (resource, property path, expected value, fix), apply waivers, and fail closed if a check breaks.
 """
@@ -136,9 +137,14 @@ class Finding:
 
 @dataclass(frozen=True)
 class Undecided:
-    """A value the check needs is unknown during preview: the SDK reports it as advisory."""
+    """A value the check needs is unknown during preview: the SDK reports it as advisory.
+
+    A stack check names the resource whose value it cannot judge (``resource``); the advisory
+    diagnostic's property path then starts with that resource's name.
+    """
 
     path: str
+    resource: Resource | None = None
 
 
 Outcome = Finding | Undecided
@@ -389,8 +395,14 @@ def _report(
             continue  # reported by the advisory waived-violations policies instead
         report(outcome.message(resource), urn or None)
     if undecided is not None:
-        # The SDK turns this into its advisory "can't be known during preview" diagnostic.
-        raise UnknownValueError(UNKNOWN_STRING_VALUE, undecided.path.split("."))
+        # The SDK turns this into its advisory "can't run policy ... during preview: ... can't be known
+        # during preview" diagnostic, for a resource policy and a stack policy alike (pulumi_policy
+        # policy.py, _PolicyAnalyzerServicer.Analyze and AnalyzeStack: `except UnknownValueError`). The
+        # violations reported before it stay in the response.
+        path = undecided.path.split(".")
+        if resource is None and undecided.resource is not None:
+            path = [undecided.resource.name, *path]
+        raise UnknownValueError(UNKNOWN_STRING_VALUE, path)
 
 
 def to_policy(rule: Rule) -> Policy:
@@ -422,8 +434,9 @@ def to_policy(rule: Rule) -> Policy:
         stack_name = waivers.current_stack()
         stack = Stack.from_args(args, stack_name)
         config = rule.effective_config(args.get_config(), stack_name)
-        outcomes = [outcome for outcome in rule.outcomes(stack, config) if isinstance(outcome, Finding)]
-        _report(rule, report, list(outcomes), None, stack_name)
+        # Undecided outcomes go through too: a first preview whose unknowns keep a stack policy from
+        # deciding gets the SDK's advisory, never a silent pass.
+        _report(rule, report, rule.outcomes(stack, config), None, stack_name)
 
     return StackValidationPolicy(rule.name, validate=validate_stack, **common)
 

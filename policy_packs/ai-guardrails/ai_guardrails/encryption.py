@@ -598,6 +598,26 @@ def _uses(stack: Stack) -> Iterator[tuple[Resource, str, KeyRef]]:
                     yield consumer, prop, ref
 
 
+def _undecided_uses(stack: Stack) -> Iterator[tuple[Resource, str]]:
+    """Consumers whose key input is unknown and leads to no key or alias of the stack: not yet judgeable."""
+    for token, props in _CONSUMERS.items():
+        for consumer in stack.of(token):
+            for prop, _ in props:
+                value = consumer.get(prop)
+                if _has_unknown(value) and not keys_behind(stack, consumer, prop, None):
+                    yield consumer, prop
+
+
+def _has_unknown(value: Any) -> bool:
+    if is_unknown(value):
+        return True
+    if isinstance(value, dict):
+        return any(_has_unknown(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_unknown(item) for item in value)
+    return False
+
+
 def _strings_in(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
@@ -623,11 +643,14 @@ def _strings_in(value: Any) -> Iterator[str]:
 def kms_key_partitioning(stack: Stack, config: Config) -> Iterator[Outcome]:
     """Through property dependencies (or a literal `alias/<env>/<owner>/<purpose>`), each consumer's key has the
     consumer's owner and an allowed purpose; no key is used by two owners or for two purposes; no two keys share
-    (owner, purpose).
+    (owner, purpose). A consumer whose key input is unknown and leads to no key or alias of the stack is undecided
+    (advisory during preview).
     """
     owners_of: dict[str, set[str]] = {}
     purposes_of: dict[str, set[str]] = {}
     first_user: dict[str, Resource] = {}
+    for consumer, prop in _undecided_uses(stack):
+        yield Undecided(prop, consumer)
     for consumer, prop, ref in _uses(stack):
         consumer_owner = owner_in_stack(stack, consumer)
         expected = _expected_purposes(stack, consumer)
@@ -790,7 +813,8 @@ def s3_bucket_encrypted(stack: Stack, config: Config) -> Iterator[Outcome]:
     """Each `Bucket`/`BucketV2` has SSE rules inline or in a standalone SSE configuration (joined through `bucket`), all
     with a known `sseAlgorithm` `aws:kms` (absent = SSE-S3); not applicable to server access log targets (the
     `targetBucket` of a `BucketLogging` or of inline logging, through property dependencies or by name) unless the
-    target's purpose is on `artifactPurposes`.
+    target's purpose is on `artifactPurposes`. An unknown `sseAlgorithm` (and none weak) is undecided (advisory
+    during preview).
 
     AWS supports only SSE-S3 default encryption on a server access log target bucket (Amazon S3 User Guide, "Enabling
     Amazon S3 server access logging", https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html);
@@ -820,6 +844,8 @@ def s3_bucket_encrypted(stack: Stack, config: Config) -> Iterator[Outcome]:
                 "encrypt the bucket with SSE-KMS",
                 bucket,
             )
+        elif any(is_unknown(a) for _, a, _, _ in rules):
+            yield Undecided("(server-side encryption).sseAlgorithm", bucket)
 
 
 @stack_policy(
