@@ -7,12 +7,14 @@ STACK ?= platform-dev
 # Extra arguments for preflight, e.g. make preview STACK=platform-prod ARGS="--format markdown"
 ARGS ?=
 
-.PHONY: help venv preview preview-all test lint typecheck bench docs lock clean
+.PHONY: help venv preview preview-all test lint typecheck bench docs lock clean engines real-preview
 
 help:
 	@echo "make preview STACK=<stack>   offline preview of a stack with the policy packs enforced"
 	@echo "make test                    lint, type check and the whole test suite (what CI runs)"
 	@echo "make lint | typecheck | bench | docs | lock | clean"
+	@echo "make engines                 build the real Pulumi CLI, kube-apiserver and etcd into .engines/bin"
+	@echo "make real-preview STACK=<s>  the real CLI's pulumi preview of a stack with the ai-guardrails pack"
 
 # The virtual environment is rebuilt whenever a pinned file changes.
 # pip runs in the program directory on its requirements.txt, exactly as `pulumi install` does.
@@ -54,6 +56,16 @@ lock:
 	{ echo "# The whole resolved dependency set, pinned. Regenerate with: make lock"; \
 	  .lock-venv/bin/pip freeze --exclude secure-ai-platform --exclude aiplatform-standards; } > requirements.lock
 	rm -rf .lock-venv
+
+# The real engines, built from their Go modules (tools/engines/*/go.mod; docs/engines.md). Does
+# nothing when .engines/bin already holds the pinned versions.
+engines:
+	bash tools/engines/build.sh
+
+# The real CLI's preview of a stack, file backend and PULUMI_HOME in a temporary directory,
+# printing the CLI's own output (tools/real_preview.py).
+real-preview: venv engines
+	$(PY) tools/real_preview.py $(STACK)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
