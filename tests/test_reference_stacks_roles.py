@@ -7,9 +7,10 @@ accounts in the stack files cannot drift from what the baseline creates:
 
 - ``platform-<env>`` deploys to the account of ``baseline-<env>``;
 - a tier C stack with ``tenantAccount`` deploys to the tenant's own account, whose baseline is the
-  baseline stack in stacks/ for that account if there is one, otherwise the tenant account's own
-  (``baseline-<tenant>-<env>``, outside this repository): the environment's baseline config with the
-  tenant's account.
+  baseline stack in stacks/ for that account (``baseline-<tenant>-<env>``: stacks/Pulumi.baseline-clinical-prod.yaml
+  and stacks/Pulumi.baseline-genomics-prod.yaml), which also creates the role ``tenantAccount.roleName`` there.
+
+The bootstrap stacks read no roles: they run before any baseline (infra/deploy_order.py).
 
 The offline cloud computes every ARN in the account the stack pins (``aws:allowedAccountIds``), as
 AWS does, so the baseline's outputs are compared as they are.
@@ -17,7 +18,6 @@ AWS does, so the baseline's outputs are compared as they are.
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent
 PROJECT = "secure-ai-platform"
 BASELINE = "account-baseline"
+# Deployments that take no roles: the bootstrap runs before the baseline, the baseline creates them.
+NO_ROLES = (BASELINE, "bootstrap")
 
 
 def _config(stack: str) -> dict[str, Any]:
@@ -45,7 +47,7 @@ STACKS = {
     for path in sorted((REPO / "stacks").glob("Pulumi.*.yaml"))
 }
 BASELINES = {name: config for name, config in STACKS.items() if config[f"{PROJECT}:deployment"] == BASELINE}
-CONSUMERS = sorted(name for name, config in STACKS.items() if config[f"{PROJECT}:deployment"] != BASELINE)
+CONSUMERS = sorted(name for name, config in STACKS.items() if config[f"{PROJECT}:deployment"] not in NO_ROLES)
 
 
 def _account(config: dict[str, Any]) -> str:
@@ -62,14 +64,12 @@ def baseline_of(stack: str) -> tuple[str, dict[str, Any]]:
     if tenant_account is None:
         return environment_baseline, BASELINES[environment_baseline]
     account = tenant_account["accountId"]
-    for name, baseline in BASELINES.items():
-        if _account(baseline) == account and baseline[f"{PROJECT}:environment"] == env:
-            return name, baseline
-    [tenant] = config[f"{PROJECT}:tenants"]
-    own = copy.deepcopy(BASELINES[environment_baseline])
-    own[f"{PROJECT}:baseline"]["accountId"] = account
-    own["aws:allowedAccountIds"] = [account]
-    return f"baseline-{tenant['name']}-{env}", own
+    [found] = [
+        (name, baseline)
+        for name, baseline in BASELINES.items()
+        if _account(baseline) == account and baseline[f"{PROJECT}:environment"] == env
+    ]
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,24 @@ def baseline_roles() -> dict[str, dict[str, str]]:
 def test_every_stack_that_reads_roles_is_checked() -> None:
     assert CONSUMERS == ["hosts-genomics-prod", "platform-dev", "platform-prod", "tenant-clinical-prod"]
     assert all(f"{PROJECT}:roles" in STACKS[stack] for stack in CONSUMERS)
-    assert sorted(BASELINES) == ["baseline-dev", "baseline-prod"]
+    assert sorted(BASELINES) == ["baseline-clinical-prod", "baseline-dev", "baseline-genomics-prod", "baseline-prod"]
+    assert sorted(stack for stack, config in STACKS.items() if f"{PROJECT}:roles" in config) == CONSUMERS
+
+
+def test_each_tier_c_stack_has_its_tenant_accounts_baseline_in_stacks() -> None:
+    """Item 15b: the tenant account's baseline is a reference stack, named for the tenant, pinned to that account."""
+    found = {}
+    for stack in CONSUMERS:
+        tenant_account = STACKS[stack].get(f"{PROJECT}:tenantAccount")
+        if tenant_account is None:
+            continue
+        name, config = baseline_of(stack)
+        assert config["aws:allowedAccountIds"] == [tenant_account["accountId"]]
+        found[stack] = name
+    assert found == {
+        "hosts-genomics-prod": "baseline-genomics-prod",
+        "tenant-clinical-prod": "baseline-clinical-prod",
+    }
 
 
 @pytest.mark.slow

@@ -15,7 +15,8 @@ Each key's policy has, and only has:
 - the AWS services the purpose needs, each under a restricting condition: CloudWatch Logs for
   ``logs`` and ``audit`` (the log group ARN in the encryption context, limited to the owner's log
   groups), the Auto Scaling service-linked role for ``volumes`` and ``default-volumes`` (through
-  EC2; grants only for AWS resources), CloudTrail (``aws:SourceArn`` of the trail) and EventBridge
+  EC2; grants only for AWS resources; it must exist before the key, so the account baseline creates it:
+  infra.components.service_linked_roles), CloudTrail (``aws:SourceArn`` of the trail) and EventBridge
   for the account baseline's ``audit`` key when it encrypts the trail and the security alert topic,
   AWS Budgets for the platform's ``logs`` key when it encrypts the budget alert topic
   (``aws:SourceAccount``). No key admits S3 server access logging: the access-log bucket is
@@ -41,6 +42,7 @@ import pulumi_aws as aws
 from aiplatform_standards import platform
 
 from infra import iam, naming
+from infra.components import service_linked_roles
 from infra.config import ATTESTATION_KEY_PREFIX, Settings
 from infra.tags import PLATFORM
 
@@ -101,7 +103,8 @@ ENCLAVE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyPai
 # What returns plaintext, or moves ciphertext under another key, outside the measured enclave.
 PLAINTEXT_ACTIONS = (*ENCLAVE_ACTIONS, "kms:ReEncryptFrom")
 
-AUTOSCALING_ROLE = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+# The service-linked role the volume keys admit; the account baseline creates it before any key names it.
+AUTOSCALING_ROLE = service_linked_roles.role_path(service_linked_roles.AUTOSCALING)
 
 
 @dataclass
@@ -264,7 +267,7 @@ def _service_statements(args: KeyRingArgs, purpose: str) -> list[iam.Statement]:
             )
         return statements
     if purpose in VOLUME_PURPOSES:
-        autoscaling = f"arn:{settings.partition}:iam::{account}:role/{AUTOSCALING_ROLE}"
+        autoscaling = service_linked_roles.role_arn(settings.partition, account, service_linked_roles.AUTOSCALING)
         via_ec2 = {"kms:CallerAccount": account, "kms:ViaService": iam.regional_service(settings, "ec2")}
         return [
             {

@@ -12,6 +12,10 @@ per account, each with a trust policy scoped to who may assume it and a permissi
   a role only with the tenant boundary attached.
 - ``ci`` (GitHub Actions, the CI repository's branches): pushes images to tenant repositories.
 - ``audit`` (humans with MFA, or the deployer's workflows): read-only, what the live audit reads.
+- ``tenant-deployment``, in a tier C tenant's own account only (``baseline.tenantDeployment``): the platform
+  account's deployer assumes it, with the tier C stack's external id, to deploy that tenant's stacks there;
+  the deployer's permissions, nothing more (``aip-<env>-tenant-deployment``, path ``/``: the tier C stacks
+  name it by ``tenantAccount.roleName``, and STS matches the whole ARN, path included).
 
 The boundaries are managed policies:
 
@@ -40,7 +44,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import iam, naming
-from infra.config import BaselineConfig, GithubTrust, Settings
+from infra.config import BaselineConfig, GithubTrust, Settings, TenantDeployment
 from infra.config import PlatformRoles as RoleArns
 from infra.tags import PLATFORM
 
@@ -58,6 +62,8 @@ ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 POWER_USER_ACCESS = "arn:aws:iam::aws:policy/PowerUserAccess"
 
 ROLES = ("platform-admin", "break-glass", "deployer", "ci", "audit")
+# The role the platform account's deployer assumes in a tier C tenant's own account.
+TENANT_DEPLOYMENT = "tenant-deployment"
 # The role ECR assumes to apply KMS and tags to the repositories a pull-through cache creates. It
 # lives here because the registry key's policy names it, so it must exist before the keys; its
 # permissions, which name the key, are attached by infra.components.registry_baseline.
@@ -185,6 +191,16 @@ def policy_arn(account_id: str, environment: str, purpose: str) -> str:
     return f"arn:aws:iam::{account_id}:policy{PATH}{policy_name(environment, purpose)}"
 
 
+def tenant_deployment_role_name(environment: str) -> str:
+    """``aip-<env>-tenant-deployment``: what the tier C stacks name in ``tenantAccount.roleName``."""
+    return f"{naming.PREFIX}-{environment}-{TENANT_DEPLOYMENT}"
+
+
+def tenant_deployment_role_arn(account_id: str, environment: str) -> str:
+    """Path ``/``, as ``TenantAccount.role_arn`` builds it from the role name alone."""
+    return f"arn:aws:iam::{account_id}:role/{tenant_deployment_role_name(environment)}"
+
+
 def github_provider_arn(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}"
 
@@ -211,6 +227,17 @@ def ecr_templates_trust(account_id: str) -> iam.Statement:
         "Principal": {"Service": iam.service_principal("ecr")},
         "Action": "sts:AssumeRole",
         "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+    }
+
+
+def tenant_deployment_trust(deployment: TenantDeployment) -> iam.Statement:
+    """The platform account's deployer, only with the tier C stack's external id (``sts:ExternalId``)."""
+    return {
+        "Sid": "PlatformDeployerWithExternalId",
+        "Effect": "Allow",
+        "Principal": {"AWS": deployment.deployer_role_arn},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": deployment.external_id}},
     }
 
 
@@ -337,7 +364,9 @@ def tenant_boundary(settings: Settings) -> list[iam.Statement]:
     ]
 
 
-def _evidence_resources(settings: Settings, evidence: AuditEvidence) -> dict[str, list[str]]:
+def _evidence_resources(
+    settings: Settings, evidence: AuditEvidence, other_baseline_roles: Sequence[str] = ()
+) -> dict[str, list[str]]:
     partition, region, account = settings.partition, settings.region, settings.account_id
     return {
         "trail": [evidence.trail_arn],
@@ -350,13 +379,20 @@ def _evidence_resources(settings: Settings, evidence: AuditEvidence) -> dict[str
         "baseline_iam": [
             f"arn:{partition}:iam::{account}:role{PATH}*",
             f"arn:{partition}:iam::{account}:policy{PATH}*",
+            *other_baseline_roles,
         ],
     }
 
 
-def platform_boundary(settings: Settings, evidence: AuditEvidence) -> list[iam.Statement]:
-    """The permissions boundary of every role the baseline creates."""
-    resources = _evidence_resources(settings, evidence)
+def platform_boundary(
+    settings: Settings, evidence: AuditEvidence, other_baseline_roles: Sequence[str] = ()
+) -> list[iam.Statement]:
+    """The permissions boundary of every role the baseline creates.
+
+    ``other_baseline_roles``: baseline roles outside ``PATH`` (the tenant deployment role), which only the
+    operators may change as well, so that no role that carries this boundary can change itself.
+    """
+    resources = _evidence_resources(settings, evidence, other_baseline_roles)
     operators = [
         role_arn(settings.account_id, settings.environment, role) for role in ("platform-admin", "break-glass")
     ]
@@ -582,6 +618,13 @@ def audit_permissions() -> list[iam.Statement]:
     return statements
 
 
+def other_baseline_roles(settings: Settings, baseline: BaselineConfig) -> list[str]:
+    """The baseline's roles outside ``PATH``: the tenant deployment role when the account is a tier C tenant's."""
+    if baseline.tenant_deployment is None:
+        return []
+    return [tenant_deployment_role_arn(baseline.account_id, settings.environment)]
+
+
 class PlatformRoles(pulumi.ComponentResource):
     """The platform's roles, the GitHub OIDC provider, and the tenant and platform boundaries."""
 
@@ -590,6 +633,7 @@ class PlatformRoles(pulumi.ComponentResource):
     tenant_boundary: aws.iam.Policy
     platform_boundary: aws.iam.Policy
     github_provider: aws.iam.OpenIdConnectProvider
+    tenant_deployment: aws.iam.Role | None
 
     def __init__(self, name: str, args: PlatformRolesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
@@ -612,7 +656,7 @@ class PlatformRoles(pulumi.ComponentResource):
             path=PATH,
             description="Permissions boundary of the baseline's roles: audit evidence is never destroyed, "
             "the baseline changes only through platform-admin or break-glass",
-            policy=iam.document(platform_boundary(settings, args.evidence)),
+            policy=iam.document(platform_boundary(settings, args.evidence, other_baseline_roles(settings, baseline))),
             opts=child,
         )
         self.github_provider = aws.iam.OpenIdConnectProvider(
@@ -671,6 +715,7 @@ class PlatformRoles(pulumi.ComponentResource):
                 opts=child,
             )
 
+        self.tenant_deployment = self._tenant_deployment(name, settings, baseline)
         self.arns = {role: resource.arn for role, resource in self.roles.items()}
         self.register_outputs(
             {
@@ -679,3 +724,40 @@ class PlatformRoles(pulumi.ComponentResource):
                 "platformBoundaryArn": self.platform_boundary.arn,
             }
         )
+
+    def _tenant_deployment(self, name: str, settings: Settings, baseline: BaselineConfig) -> aws.iam.Role | None:
+        """In a tier C tenant's account: the role the platform's deployer assumes, with the deployer's permissions.
+
+        The deployer's policy fits the tier C deployments exactly: they create what the platform stacks create
+        (PowerUserAccess for every service but IAM, Organizations and Account), and in IAM only roles, policies
+        and instance profiles named ``aip-<env>-*`` (roles only with the tenant boundary) and the EKS clusters'
+        OIDC providers (tests/infra/test_tenant_account_baselines.py holds every IAM resource of the tier C
+        stacks to these statements).
+        """
+        deployment = baseline.tenant_deployment
+        if deployment is None:
+            return None
+        env = settings.environment
+        role = aws.iam.Role(
+            f"{name}-{TENANT_DEPLOYMENT}",
+            name=tenant_deployment_role_name(env),
+            path="/",
+            description=f"The platform account's deployer ({deployment.deployer_role_arn}) deploys this tenant's "
+            "tier C stacks",
+            assume_role_policy=iam.document([tenant_deployment_trust(deployment)]),
+            permissions_boundary=self.platform_boundary.arn,
+            max_session_duration=SESSION_SECONDS,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        aws.iam.RolePolicyAttachment(
+            f"{name}-{TENANT_DEPLOYMENT}-power-user", role=role.name, policy_arn=POWER_USER_ACCESS, opts=child
+        )
+        aws.iam.RolePolicy(
+            f"{name}-{TENANT_DEPLOYMENT}",
+            name=f"{tenant_deployment_role_name(env)}-permissions",
+            role=role.id,
+            policy=iam.document(deployer_permissions(settings, settings.required_roles.tenant_boundary)),
+            opts=child,
+        )
+        return role

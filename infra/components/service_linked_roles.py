@@ -67,10 +67,10 @@ class ServiceLinkedRoles(pulumi.ComponentResource):
     roles: dict[str, aws.iam.ServiceLinkedRole]
 
     def __init__(self, name: str, args: ServiceLinkedRolesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE, name, None, opts)
         unknown = sorted(set(args.existing) - set(NAMED_BY_POLICIES))
         if unknown:
             raise ValueError(f"ServiceLinkedRoles {name}: no service-linked role of {unknown} is named by a policy")
+        super().__init__(TYPE, name, None, opts)
         self.roles = {}
         for service in NAMED_BY_POLICIES:
             arn = role_arn(args.partition, args.account_id, service)

@@ -1,12 +1,18 @@
 """Deployment ``account-baseline``: what exists once per AWS account and region (stacks ``baseline-<env>``).
 
 In dependency order: the platform roles and the two permissions boundaries (their ARNs are derived
-from the configured account, so key, bucket and topic policies can name them in a first preview);
-the platform's audit, default-volumes and registry-cache keys, whose policies name those roles; then
+from the configured account, so key, bucket and topic policies can name them in a first preview), and
+the service-linked roles the platform's key policies name (KMS rejects a key policy whose principal does
+not exist: infra.components.service_linked_roles); the platform's audit, default-volumes and
+registry-cache keys, whose policies name those roles; then
 the account defaults (EBS encryption by default with the default-volumes key, the account public
 access block, cost-allocation tags), the security alert topic with the break-glass alarm (audit
 key), the audit trail (audit key), threat detection, and the registry settings (pull-through cached
 repositories with the registry-cache key).
+
+In a tier C tenant's own account (``baseline.tenantDeployment``, stacks ``baseline-<tenant>-<env>``) the roles
+also include ``aip-<env>-tenant-deployment``, which the platform account's deployer assumes with the tier C
+stack's external id.
 
 The keys' purposes are the baseline's own: a platform stack in the same account creates the
 platform's ``volumes``, ``logs`` and ``registry`` keys, and each alias ``alias/<env>/platform/<purpose>``
@@ -14,8 +20,8 @@ exists once per account and region (CONTROLS KMS-5).
 
 Stack outputs: ``roles``, shaped as the platform stacks' ``secure-ai-platform:roles`` config
 ({platformAdmin, breakGlass, deployer, ci, tenantBoundary}); ``auditRoleArn``, ``alertTopicArn``,
-``platformBoundaryArn``, ``trailArn``, ``auditBucketName``, ``pullThroughCachePrefixes`` and
-``keyArns``.
+``platformBoundaryArn``, ``trailArn``, ``auditBucketName``, ``pullThroughCachePrefixes``, ``keyArns``, and
+with ``tenantDeployment`` ``tenantDeploymentRoleArn``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from infra.components.key_ring import KeyRing, KeyRingArgs
 from infra.components.platform_roles import AuditEvidence, PlatformRoles, PlatformRolesArgs
 from infra.components.registry_baseline import RegistryBaseline, RegistryBaselineArgs
 from infra.components.security_alerts import SecurityAlerts, SecurityAlertsArgs
+from infra.components.service_linked_roles import ServiceLinkedRoles, ServiceLinkedRolesArgs
 from infra.components.threat_detection import ThreatDetection, ThreatDetectionArgs
 from infra.config import BaselineConfig, ConfigError, Settings
 from infra.tags import PLATFORM, TagScope, standard_tags
@@ -70,6 +77,10 @@ def build(settings: Settings) -> None:
     template_role = platform_roles.role_arn(account, env, platform_roles.ECR_TEMPLATES)
 
     roles = PlatformRoles("baseline-roles", PlatformRolesArgs(stack, baseline, audit_evidence(stack)))
+    service_roles = ServiceLinkedRoles(
+        "baseline-service-roles",
+        ServiceLinkedRolesArgs(stack.partition, account, baseline.existing_service_linked_roles),
+    )
     keys = KeyRing(
         "baseline-keys",
         KeyRingArgs(
@@ -80,7 +91,7 @@ def build(settings: Settings) -> None:
             audit_trail_arn=audit_trail.trail_arn(stack),
             security_alerts=True,
             grant_role_arns=[template_role],
-            depends_on=[roles],
+            depends_on=[roles, service_roles],
             renamed_purposes=RENAMED_PURPOSES,
         ),
     )
@@ -134,3 +145,5 @@ def build(settings: Settings) -> None:
     pulumi.export("auditBucketName", trail.bucket.bucket)
     pulumi.export("pullThroughCachePrefixes", sorted(registry.rules))
     pulumi.export("keyArns", keys.arns)
+    if roles.tenant_deployment is not None:
+        pulumi.export("tenantDeploymentRoleArn", roles.tenant_deployment.arn)

@@ -41,6 +41,7 @@ EXPECTED_COUNTS = {
     "aws:iam/role:Role": 7,
     "aws:iam/rolePolicy:RolePolicy": 5,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 3,
+    "aws:iam/serviceLinkedRole:ServiceLinkedRole": 1,
     "aws:kms/alias:Alias": 3,
     "aws:kms/key:Key": 3,
     "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock": 1,
@@ -63,6 +64,7 @@ EXPECTED_COUNTS = {
     "secure-ai-platform:platform_roles:PlatformRoles": 1,
     "secure-ai-platform:registry_baseline:RegistryBaseline": 1,
     "secure-ai-platform:security_alerts:SecurityAlerts": 1,
+    "secure-ai-platform:service_linked_roles:ServiceLinkedRoles": 1,
     "secure-ai-platform:threat_detection:ThreatDetection": 1,
 }
 

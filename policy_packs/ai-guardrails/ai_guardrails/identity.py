@@ -274,12 +274,14 @@ def iam_boundary_not_granted(stack: Stack, config: Config) -> Iterator[Outcome]:
 
 _POWER_USER = "PowerUserAccess"
 _POWER_USER_ROLES = string_list(
-    ["aip-*-platform-deployer"],
+    ["aip-*-platform-deployer", "aip-*-tenant-deployment"],
     "Role names (fnmatch) that may hold PowerUserAccess, and no other administrator managed policy: the platform "
     "deployer, which GitHub Actions of one repository's configured branches assume through OIDC to run pulumi up "
-    "for every platform stack. PowerUserAccess grants no IAM; the deployer's IAM rights are a separate inline "
-    "policy limited to the platform stacks' own role, policy and instance-profile names (roles created only with "
-    "the tenant boundary), and the platform boundary caps the whole role.",
+    "for every platform stack, and the tenant deployment role of a tier C tenant's own account, which only that "
+    "deployer assumes (with the tier C stack's external id) to run the tenant's stacks there. PowerUserAccess grants "
+    "no IAM; their IAM rights are the deployer's separate inline policy, limited to the platform stacks' own role, "
+    "policy and instance-profile names (roles created only with the tenant boundary), and the platform boundary "
+    "caps the whole role.",
 )
 
 
