@@ -132,7 +132,9 @@ def load_project(project_file: Path, program_dir: Path | None = None) -> Project
     if not isinstance(document, dict):
         # SimplifyMarshalledProject's message, with Go's name (%T) of the decoded YAML value.
         go_type = _GO_TYPE_NAMES.get(type(document), type(document).__name__)
-        raise ProgramError(f"expected project to be an object, was '{go_type}'", str(project_file))
+        raise ProgramError(
+            f"could not validate '{project_file}': expected project to be an object, was '{go_type}'", str(project_file)
+        )
     _check_name(document, project_file)
     name = document["name"]
     config = _project_config(document, name, project_file)
@@ -157,13 +159,17 @@ def load_project(project_file: Path, program_dir: Path | None = None) -> Project
 
 
 def _check_name(document: dict[str, Any], path: Path) -> None:
-    """``ValidateProject``'s name rules, with its messages."""
+    """``ValidateProject``'s name rules, with its messages as ``LoadProjectBytes`` wraps them."""
     if "name" not in document:
         closest = _closest_key("name", [str(key) for key in document])
         found = f"; found '{closest}' instead" if closest else ""
-        raise ProgramError(f"project is missing a 'name' attribute{found}", str(path))
+        raise ProgramError(f"could not validate '{path}': project is missing a 'name' attribute{found}", str(path))
     if not isinstance(document["name"], str) or not document["name"]:
-        raise ProgramError("project is missing a non-empty string 'name' attribute", str(path), _line_of(path, "name"))
+        raise ProgramError(
+            f"could not validate '{path}': project is missing a non-empty string 'name' attribute",
+            str(path),
+            _line_of(path, "name"),
+        )
 
 
 def _closest_key(needle: str, keys: list[str]) -> str:
@@ -208,7 +214,9 @@ def _project_config(document: dict[str, Any], project: str, path: Path) -> list[
     try:
         validate_project(project, declared)
     except ConfigRuleError as error:
-        raise ProgramError(error.message, str(path), _config_key_line(path, error.key, project)) from None
+        # LoadProjectBytes wraps Project.Validate's error with the project file's (absolute) path.
+        message = f"could not unmarshal '{path}': {error.message}"
+        raise ProgramError(message, str(path), _config_key_line(path, error.key, project)) from None
     return declared
 
 

@@ -6,6 +6,7 @@ the broken projects and stacks are the shared table in ``cli_rule_cases.py``.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import math
@@ -13,6 +14,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 import yaml
@@ -62,8 +65,11 @@ def _expected_stderr_line(case: CliRuleCase, stack_file: Path, directory: Path) 
     assert case.message is not None
     project = str(case.project["name"])
     if case.stage == "project":
+        # LoadProjectBytes (loaders.go) wraps Project.Validate's error with the file's absolute path.
         key = re.findall(r"'([^']+)'", case.message)[0]
-        return f"preflight: error: Pulumi.yaml{_key_line(directory / 'Pulumi.yaml', key, project)}: {case.message}"
+        project_file = (directory / "Pulumi.yaml").resolve()
+        where = f"Pulumi.yaml{_key_line(project_file, key, project)}"
+        return f"preflight: error: {where}: could not unmarshal '{project_file}': {case.message}"
     typed = re.search(r"with configuration key '([^']+)'", case.message)
     where = stack_file.relative_to(directory).as_posix()
     line = _key_line(stack_file, typed.group(1), project) if typed else ""
@@ -85,6 +91,49 @@ def test_preflight_fails_exactly_where_the_cli_does(
     assert code == 2
     assert _expected_stderr_line(case, stack_file, tmp_path) in err.splitlines()
     assert "the program ran" not in err
+
+
+def _real_cli_table() -> ModuleType:
+    """tests/engines/broken_stacks.py: the cases the real CLI is run on (tests/engines/test_real_cli.py).
+
+    Loaded by path under the name that test imports it by, so both engines are judged on one table.
+    """
+    if "broken_stacks" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("broken_stacks", REPO / "tests" / "engines" / "broken_stacks.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["broken_stacks"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["broken_stacks"]
+
+
+REAL_CLI_CASES = _real_cli_table().BROKEN_STACKS
+
+
+@pytest.mark.parametrize("case", REAL_CLI_CASES, ids=[case.description for case in REAL_CLI_CASES])
+def test_preflight_fails_the_real_cli_cases_with_the_real_cli_message(
+    case: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real CLI's table: the same broken files, the same message (after the CLI's "error: "),
+    from `python -m preflight <stack>` in the project directory, with exit code 2."""
+    files = case.files()
+    project = yaml.safe_load(files.get("Pulumi.yaml") or (REPO / "Pulumi.yaml").read_text(encoding="utf-8"))
+    project["main"] = str((REPO / project["main"]).resolve())
+    (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+    stack_file = tmp_path / case.stack_file
+    stack_file.parent.mkdir(parents=True)
+    stack_file.write_text(
+        files.get(case.stack_file) or (REPO / case.stack_file).read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    code, _, err = _run(case.stack, tmp_path, monkeypatch)
+    expected = re.escape(case.expected((tmp_path / "Pulumi.yaml").resolve()))
+    if case.fails_at == "stack init":
+        pattern = rf"preflight: error: Pulumi\.yaml:\d+: {expected}"
+    else:
+        pattern = rf"preflight: {case.stack}: error: {re.escape(case.stack_file)}(:\d+)?: {expected}"
+    assert code == 2
+    assert [line for line in err.splitlines() if re.fullmatch(pattern, line)], err
 
 
 @pytest.mark.parametrize("case_id", ["item-1-aws-region-typed", "item-2-missing-two-values"])
@@ -109,8 +158,8 @@ def test_the_first_broken_item_1_line_is_reported_with_its_location(
     line = next(number for number, content in enumerate(text, start=1) if content == "  aws:region:")
     _, _, err = _run(case.stack, tmp_path, monkeypatch)
     assert err.splitlines() == [
-        f"preflight: error: Pulumi.yaml:{line}: Configuration key 'aws:region' is not namespaced by the project "
-        "and should not define a type"
+        f"preflight: error: Pulumi.yaml:{line}: could not unmarshal '{(tmp_path / 'Pulumi.yaml').resolve()}': "
+        "Configuration key 'aws:region' is not namespaced by the project and should not define a type"
     ]
 
 
@@ -147,7 +196,8 @@ def test_project_name_rules(tmp_path: Path) -> None:
         project_file.write_text(text)
         with pytest.raises(ProgramError) as caught:
             load_project(project_file)
-        assert caught.value.message == message
+        # LoadProjectBytes wraps ValidateProject's error: "could not validate '%s': %w".
+        assert caught.value.message == f"could not validate '{project_file}': {message}"
 
 
 # ValidateConfigValue (sdk/go/common/workspace/project.go): YAML values of Pulumi.yaml defaults,
