@@ -171,7 +171,16 @@ def cases() -> list[CliRuleCase]:
             "TestStackConfigErrorsWhenMissingMultipleStackValueForConfigTypeWithNoDefault",
         ),
         CliRuleCase(
-            "item-2-untyped-keys-without-default-are-required",
+            "item-2-undeclared-type-does-not-make-a-key-optional",
+            _synthetic({"tenants": {"description": "The tenants this stack hosts."}}),
+            "dev",
+            {},
+            "validating stack config: Stack 'dev' is missing configuration value 'tenants'",
+            "stack-config",
+            f"{_MISSING} (hasDefault and hasValue are all it asks; the type plays no part)",
+        ),
+        CliRuleCase(
+            "item-2-keys-without-default-are-required",
             _declared(_defaults_removed("gpu", "hosts")),
             "platform-dev",
             platform_dev,
