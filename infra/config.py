@@ -185,12 +185,40 @@ class NetworkConfig(_Model):
         return value
 
 
+# The EKS managed add-ons every cluster runs (infra.components.cluster installs them in this set).
+EKS_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns")
+# An EKS add-on version as `aws eks describe-addon-versions` reports it, e.g. v1.34.6-eksbuild.2.
+_ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
+
+
 class ClusterConfig(_Model):
     """The EKS cluster."""
 
     version: str = "1.34"
     endpoint_public_access: bool = False
     public_access_cidrs: tuple[str, ...] = ()
+    # Per add-on pins; an add-on without one gets EKS's most recent version for the cluster version,
+    # resolved at deploy time (aws.eks.get_addon_version).
+    addon_versions: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("addon_versions")
+    @classmethod
+    def _known_addons(cls, value: dict[str, str]) -> dict[str, str]:
+        for addon, version in value.items():
+            if addon not in EKS_ADDONS:
+                raise _problem(
+                    "'{addon}' is not an add-on the platform manages (pin one of {addons})",
+                    addon=addon,
+                    addons=", ".join(EKS_ADDONS),
+                )
+            if not _ADDON_VERSION.match(version):
+                raise _problem(
+                    "{addon}: '{version}' is not an EKS add-on version (use v<major>.<minor>.<patch>-eksbuild.<n> "
+                    "from aws eks describe-addon-versions --addon-name {addon} --kubernetes-version <version>)",
+                    addon=addon,
+                    version=version,
+                )
+        return value
 
     @field_validator("version")
     @classmethod
@@ -227,6 +255,16 @@ class ClusterConfig(_Model):
             )
         if self.public_access_cidrs and not self.endpoint_public_access:
             raise _problem("publicAccessCidrs is set but endpointPublicAccess is false (remove one)")
+        # kube-proxy's minor version is the cluster's (EKS User Guide, "Manage kube-proxy": one
+        # kube-proxy version line per Kubernetes version).
+        kube_proxy = self.addon_versions.get("kube-proxy")
+        if kube_proxy is not None and not kube_proxy.startswith(f"v{self.version}."):
+            raise _problem(
+                "addonVersions.kube-proxy: '{pin}' is not for Kubernetes {version} (pin a v{version}.<patch> build, "
+                "or remove the pin to get the most recent one)",
+                pin=kube_proxy,
+                version=self.version,
+            )
         return self
 
 

@@ -713,9 +713,37 @@ def _eks_cluster_lookup(args: Mapping[str, Any], region: str) -> dict[str, Any]:
     return {**out, "id": name, "version": "1.31", "vpcConfig": {}, "tags": args.get("tags") or {}}
 
 
+# What `aws eks describe-addon-versions` would answer as the most recent version of each add-on per
+# Kubernetes version. kube-proxy and CoreDNS: the EKS User Guide's "latest version of the Amazon EKS
+# add-on type for each Kubernetes version" tables (managing-kube-proxy.md and managing-coredns.md on
+# docs.amazonaws.cn/zh_cn/eks/latest/userguide/, as read for issue 11). The VPC CNI: the version the
+# guide's vpc-add-on-create procedure installs. The Pod Identity Agent: the guide publishes no table;
+# the version the platform pinned before it resolved versions at deploy time, unverified.
+# The version EKS answers changes whenever AWS publishes a build: which is why the program asks.
+_EKS_ADDON_VERSIONS: Final[dict[str, dict[str, str]]] = {
+    "kube-proxy": {"1.33": "v1.33.10-eksbuild.2", "1.34": "v1.34.6-eksbuild.2", "1.35": "v1.35.3-eksbuild.2"},
+    "coredns": {"1.33": "v1.13.2-eksbuild.4", "1.34": "v1.13.2-eksbuild.4", "1.35": "v1.13.2-eksbuild.4"},
+    "vpc-cni": {"1.33": "v1.20.1-eksbuild.3", "1.34": "v1.20.1-eksbuild.3", "1.35": "v1.20.1-eksbuild.3"},
+    "eks-pod-identity-agent": {
+        "1.33": "v1.3.10-eksbuild.3",
+        "1.34": "v1.3.10-eksbuild.3",
+        "1.35": "v1.3.10-eksbuild.3",
+    },
+}
+
+
+class AddonVersionNotFound(Exception):
+    """EKS has no version of the add-on for that Kubernetes version (the provider's read fails)."""
+
+
 def _addon_version(args: Mapping[str, Any], region: str) -> dict[str, Any]:
-    addon = str(args.get("addonName", "addon"))
-    return {**args, "id": addon, "version": f"v1.{int(digest(addon, 2), 16) % 20}.0-eksbuild.1"}
+    addon, kubernetes = str(args.get("addonName", "")), str(args.get("kubernetesVersion", ""))
+    version = _EKS_ADDON_VERSIONS.get(addon, {}).get(kubernetes)
+    if version is None:
+        raise AddonVersionNotFound(
+            f"no version of EKS add-on '{addon}' is compatible with Kubernetes {kubernetes} (offline cloud)"
+        )
+    return {**args, "id": addon, "version": version}
 
 
 def _iam_role_lookup(args: Mapping[str, Any], region: str) -> dict[str, Any]:

@@ -9,8 +9,10 @@
 - Authentication mode API (access entries only, no aws-auth ConfigMap), no admin rights for the
   identity that happens to create the cluster; explicit access entries with the cluster-admin
   access policy for the platform-admin and deployer roles only.
-- Managed add-ons pinned by version (``ADDON_VERSIONS``), with the VPC CNI enforcing
-  NetworkPolicies; EKS installs no unmanaged default add-ons.
+- Managed add-ons (``infra.config.EKS_ADDONS``) at EKS's most recent version for the cluster's
+  Kubernetes version, resolved at deploy time (``aws.eks.get_addon_version``), or at the version
+  ``cluster.addonVersions`` pins; the VPC CNI enforces NetworkPolicies; EKS installs no unmanaged
+  default add-ons.
 - A system (non-GPU) managed node group on the hardened launch template, one node per AZ.
 - The cluster role and the system node role carry the tenant permissions boundary (IAM-3): the
   deployer that runs ``pulumi up`` may create a role only with it (platform_roles), whether the
@@ -45,7 +47,7 @@ from aiplatform_standards import platform
 
 from infra import naming
 from infra.components.launch_template import LaunchTemplate, LaunchTemplateArgs
-from infra.config import Settings
+from infra.config import EKS_ADDONS, Settings
 from infra.tags import PLATFORM, TagScope
 
 if TYPE_CHECKING:
@@ -56,35 +58,12 @@ TYPE = "secure-ai-platform:cluster:SecureCluster"
 
 _STANDARDS = platform()
 
-# EKS managed add-on versions per Kubernetes version, as `aws eks describe-addon-versions`
-# reports them. One row per version on the platform's allowlist (platform.yaml
-# kubernetes_versions; a test keeps the two in step). Raise a pin deliberately, dev first.
-ADDON_VERSIONS: dict[str, dict[str, str]] = {
-    "1.33": {
-        "vpc-cni": "v1.22.4-eksbuild.3",
-        "kube-proxy": "v1.33.10-eksbuild.21",
-        "coredns": "v1.12.4-eksbuild.29",
-        "eks-pod-identity-agent": "v1.3.10-eksbuild.3",
-    },
-    "1.34": {
-        "vpc-cni": "v1.22.4-eksbuild.3",
-        "kube-proxy": "v1.34.6-eksbuild.21",
-        "coredns": "v1.12.4-eksbuild.29",
-        "eks-pod-identity-agent": "v1.3.10-eksbuild.3",
-    },
-    "1.35": {
-        "vpc-cni": "v1.22.4-eksbuild.3",
-        "kube-proxy": "v1.35.3-eksbuild.21",
-        "coredns": "v1.13.2-eksbuild.21",
-        "eks-pod-identity-agent": "v1.3.10-eksbuild.3",
-    },
-}
 # Add-on configuration (the add-on's JSON schema): the VPC CNI's network policy agent enforces
 # the tenants' NetworkPolicies (CONTROLS NET-6).
 ADDON_CONFIGURATION: dict[str, dict[str, str]] = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 # Node agents that must run before nodes can become Ready; CoreDNS needs nodes to schedule on.
-ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 ADDONS_AFTER_NODES = ("coredns",)
+ADDONS_BEFORE_NODES = tuple(addon for addon in EKS_ADDONS if addon not in ADDONS_AFTER_NODES)
 
 # Control-plane log retention per environment (CONTROLS AUD-3).
 LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
@@ -222,11 +201,11 @@ class SecureCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecureClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         settings, cluster_config = args.settings, args.settings.cluster
+        self._settings = settings
         roles = settings.required_roles
         partition = partition_of(roles.deployer)
         owner = args.owner or PLATFORM
         physical_name = naming.cluster_name(settings.environment, args.owner)
-        versions = ADDON_VERSIONS[cluster_config.version]
         self.vpc_cidr = args.vpc_cidr
 
         self.cluster_role = aws.iam.Role(
@@ -342,7 +321,7 @@ class SecureCluster(pulumi.ComponentResource):
 
         self.addons = {}
         for addon in ADDONS_BEFORE_NODES:
-            self.addons[addon] = self._addon(name, addon, versions[addon], depends_on=[])
+            self.addons[addon] = self._addon(name, addon, depends_on=[])
 
         scope = TagScope.for_tenant(settings, args.owner) if args.owner else TagScope.for_platform(settings)
         self.launch_template = LaunchTemplate(
@@ -382,7 +361,7 @@ class SecureCluster(pulumi.ComponentResource):
             ),
         )
         for addon in ADDONS_AFTER_NODES:
-            self.addons[addon] = self._addon(name, addon, versions[addon], depends_on=[self.system_node_group])
+            self.addons[addon] = self._addon(name, addon, depends_on=[self.system_node_group])
 
         # Output.all unwraps output types into plain dicts, so the CA data is lifted first.
         ca_data = self.cluster.certificate_authority.apply(lambda ca: ca.data or "")
@@ -413,13 +392,30 @@ class SecureCluster(pulumi.ComponentResource):
             }
         )
 
-    def _addon(self, name: str, addon: str, version: str, depends_on: Sequence[pulumi.Resource]) -> aws.eks.Addon:
+    def _addon_version(self, addon: str) -> pulumi.Input[str]:
+        """The stack's pin, else EKS's most recent version of the add-on for the cluster's Kubernetes version.
+
+        Resolved when the program runs (a preview too: invokes answer during previews), so a new
+        add-on build reaches the cluster on the next ``up`` and a pin holds an add-on back on purpose.
+        """
+        cluster_config = self._settings.cluster
+        pinned = cluster_config.addon_versions.get(addon)
+        if pinned is not None:
+            return pinned
+        return aws.eks.get_addon_version_output(
+            addon_name=addon,
+            kubernetes_version=cluster_config.version,
+            most_recent=True,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        ).version
+
+    def _addon(self, name: str, addon: str, depends_on: Sequence[pulumi.Resource]) -> aws.eks.Addon:
         configuration = ADDON_CONFIGURATION.get(addon)
         return aws.eks.Addon(
             f"{name}-addon-{addon}",
             cluster_name=self.cluster.name,
             addon_name=addon,
-            addon_version=version,
+            addon_version=self._addon_version(addon),
             configuration_values=json.dumps(configuration) if configuration else None,
             # Pulumi is the source of truth for add-on settings: overwrite drift on create and update.
             resolve_conflicts_on_create="OVERWRITE",

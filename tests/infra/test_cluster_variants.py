@@ -63,10 +63,11 @@ def test_add_ons_follow_the_kubernetes_version(preview: Preview) -> None:
     addons = {
         record.inputs["addonName"]: record.inputs["addonVersion"] for record in preview.by_type("aws:eks/addon:Addon")
     }
+    # EKS's most recent versions for 1.35, as the offline cloud answers aws.eks.get_addon_version.
     assert addons == {
-        "vpc-cni": "v1.22.4-eksbuild.3",
-        "kube-proxy": "v1.35.3-eksbuild.21",
-        "coredns": "v1.13.2-eksbuild.21",
+        "vpc-cni": "v1.20.1-eksbuild.3",
+        "kube-proxy": "v1.35.3-eksbuild.2",
+        "coredns": "v1.13.2-eksbuild.4",
         "eks-pod-identity-agent": "v1.3.10-eksbuild.3",
     }
 
