@@ -12,6 +12,8 @@ whose first step loads the language plugin.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +28,7 @@ TIMEOUT = 180
 # ``GetRequiredPlugins``/``gatherPackagesFromProgram`` ("failed to load language plugin %s: %w") around
 # sdk/go/common/workspace/plugins.go ``(*MissingError).Error`` ("no %[1]s plugin 'pulumi-%[1]s-%[2]s'
 # found in the workspace%[3]s%[4]s", with " or on your $PATH" for a plugin the CLI also looks for there).
+REPO = Path(__file__).resolve().parents[2]
 MISSING_LANGUAGE_HOST = (
     "error: failed to load language plugin python: no language plugin 'pulumi-language-python' "
     "found in the workspace or on your $PATH"
@@ -64,6 +67,25 @@ def test_preview_gets_past_project_and_stack_config_to_the_language_host(workspa
 
     preview = workspace.run(["preview", "--stack", stack], timeout=TIMEOUT)
     assert (preview.returncode, lines(preview.stdout)) == (1, [f"Previewing update ({stack}):", MISSING_LANGUAGE_HOST])
+
+
+@pytest.mark.slow
+def test_real_preview_prints_the_cli_output_and_exit_code_unchanged(real_cli: Path) -> None:
+    # What `make real-preview STACK=platform-dev` runs: stack init, then preview with the pack and
+    # its dev config; the CLI's lines reach the terminal as they are, nothing added or hidden.
+    result = subprocess.run(
+        [sys.executable, "tools/real_preview.py", "platform-dev"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert (result.returncode, lines(result.stdout)) == (
+        1,
+        ["Created stack 'platform-dev'", "Previewing update (platform-dev):", MISSING_LANGUAGE_HOST],
+    )
 
 
 @pytest.mark.slow
