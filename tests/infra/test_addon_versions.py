@@ -10,15 +10,16 @@ kube-proxy ``v1.34.6-eksbuild.21``, where the EKS User Guide's "Manage kube-prox
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from platform_support import roles, run, settings, state_backend
-from test_cluster import LOGS_KEY, SECRETS_KEY, SUBNETS, VOLUMES_KEY, VPC_CIDR, deploy_runner_role
+from platform_support import run, settings
+from test_cluster import cluster_args
 
-from infra.components.cluster import ADDONS_AFTER_NODES, ADDONS_BEFORE_NODES, SecureCluster, SecureClusterArgs
-from infra.config import EKS_ADDONS, ConfigError, Settings, parse_settings
+from infra.components.cluster import ADDONS_AFTER_NODES, ADDONS_BEFORE_NODES, SecureCluster
+from infra.config import EKS_ADDONS, ConfigError, Settings
 from infra.tags import register_standard_tags
 from preflight import Preview, cloud
 
@@ -43,19 +44,7 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 def _cluster(stack_settings: Settings) -> Preview:
     def body() -> None:
         register_standard_tags(stack_settings)
-        SecureCluster(
-            "shared",
-            SecureClusterArgs(
-                settings=stack_settings,
-                vpc_id="vpc-0a1b2c3d4e5f60000",
-                subnet_ids=SUBNETS,
-                vpc_cidr=VPC_CIDR,
-                secrets_key_arn=SECRETS_KEY,
-                volumes_key_arn=VOLUMES_KEY,
-                logs_key_arn=LOGS_KEY,
-                deploy_runner_role=deploy_runner_role(stack_settings),
-            ),
-        )
+        SecureCluster("shared", dataclasses.replace(cluster_args(), settings=stack_settings))
 
     return run(body, stack_settings, mode="first-preview")
 
@@ -116,18 +105,8 @@ def test_a_pinned_add_on_keeps_its_version_and_the_others_are_resolved(asked: li
     ],
 )
 def test_a_bad_pin_is_refused_with_its_key_path_and_fix(cluster: dict[str, Any], problem: str) -> None:
-    raw = {
-        "environment": "dev",
-        "deployment": "shared-cluster",
-        "region": "us-east-1",
-        "costCenter": "cc-platform",
-        "contact": "ml-platform@example.com",
-        "roles": roles("dev"),
-        "stateBackend": state_backend(),
-        "cluster": cluster,
-    }
     with pytest.raises(ConfigError) as caught:
-        parse_settings(raw)
+        settings(cluster=cluster)
     assert caught.value.problems == [problem]
 
 
