@@ -6,10 +6,12 @@ for the reviewed platform components in system namespaces.
 
 - ``kube-system``: the ``system-node-critical`` priority class is admitted there only.
 - Pinned: the upstream image (``nvcr.io``, a registry that ECR pull-through cache rules do not
-  support) is copied once per version into the platform's ECR mirror repository
-  (``<env>/platform/mirror/nvidia/k8s-device-plugin``, immutable tags), for example
-  ``crane copy nvcr.io/nvidia/k8s-device-plugin:v0.17.1 <mirror>:v0.17.1``; nodes pull only from
-  the mirror, through the ECR VPC endpoints.
+  support) is on the platform's mirror list (infra.mirror, ``NVIDIA_DEVICE_PLUGIN``). This component
+  creates the mirror repository (``<env>/platform/mirror/nvidia/k8s-device-plugin``, immutable tags)
+  in the stack's first run, the runbook's mirror step (``python -m infra.mirror <stack> | sh``) copies
+  the pinned tag into it, and the second run applies the DaemonSet: with a pool whose ``minSize`` is 1
+  its pods find the image and become ready. Nodes pull only from the mirror, through the ECR VPC
+  endpoints.
 - Only on GPU nodes: required node affinity to the instance types of the GPU table, tolerating
   the GPU taint and the tenant taint key (it serves every tenant's pool). The pools run the
   EKS-optimised AL2023 NVIDIA AMIs, which ship the driver but not the plugin; Bottlerocket's
@@ -31,22 +33,19 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from aiplatform_standards import gpu_instances, platform
 
-from infra import iam, naming
-from infra.components.admission import registry_host
+from infra import iam, mirror
 from infra.components.registry import lifecycle_policy, repository_policy
 from infra.config import Settings
-from infra.tags import PLATFORM
 
 TYPE = "secure-ai-platform:device_plugin:NvidiaDevicePlugin"
 
 _KUBERNETES = platform()["kubernetes"]
 NAME = "nvidia-device-plugin"
 NAMESPACE = "kube-system"
-# Upstream release and where it comes from (NVIDIA/k8s-device-plugin, deployments/static).
-VERSION = "v0.17.1"
-UPSTREAM_IMAGE = "nvcr.io/nvidia/k8s-device-plugin"
-# The mirror repository's name below the platform's repository prefix (naming.repository_name).
-MIRROR_REPOSITORY = "mirror/nvidia/k8s-device-plugin"
+# Upstream release, where it comes from, and its mirror below the platform's prefix: the mirror list's entry.
+VERSION = mirror.NVIDIA_DEVICE_PLUGIN.tag
+UPSTREAM_IMAGE = mirror.NVIDIA_DEVICE_PLUGIN.source
+MIRROR_REPOSITORY = mirror.NVIDIA_DEVICE_PLUGIN.repository
 DEVICE_PLUGIN_DIR = "/var/lib/kubelet/device-plugins"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 _SELECTOR = {"app.kubernetes.io/name": NAME}
@@ -109,12 +108,12 @@ def daemonset_spec(image: str) -> dict[str, Any]:
 
 def mirror_repository(settings: Settings) -> str:
     """The mirror repository's name, e.g. ``prod/platform/mirror/nvidia/k8s-device-plugin``."""
-    return naming.repository_name(settings.environment, PLATFORM, MIRROR_REPOSITORY)
+    return mirror.repository(settings, mirror.NVIDIA_DEVICE_PLUGIN)
 
 
 def image(settings: Settings) -> str:
     """The pinned image in the mirror; known before anything exists, so a preview shows it."""
-    return f"{registry_host(settings)}/{mirror_repository(settings)}:{VERSION}"
+    return mirror.target(settings, mirror.NVIDIA_DEVICE_PLUGIN)
 
 
 @dataclass
