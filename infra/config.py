@@ -914,7 +914,8 @@ _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 _IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 # sts:AssumeRole's ExternalId: 2 to 1224 characters of this set.
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-_AMI = re.compile(r"^(ami-[0-9a-f]{8}([0-9a-f]{9})?|resolve:ssm:/[\w./-]+)$")
+# A Systems Manager parameter name (fully qualified): what a tenant publishes its image id under.
+_SSM_PARAMETER = re.compile(r"^(/[\w.-]+)+$")
 # A SHA-384 measurement as KMS compares it: 96 hexadecimal digits (lowercase, as nitro-cli prints them).
 _SHA384 = re.compile(r"^[0-9a-f]{96}$")
 # PCRs an attestation condition may pin besides PCR0 (ImageSha384): kernel and boot (1), application
@@ -1019,12 +1020,58 @@ def enclave_types() -> tuple[str, ...]:
     return tuple(name for name, row in gpu_instances().items() if row.nitro_enclaves)
 
 
+class HostImage(_Model):
+    """Where the hosts' AMI comes from, resolved when the program runs (a preview too: invokes answer then).
+
+    Exactly one source: ``ssmParameter``, the parameter the tenant's image pipeline publishes the AMI id
+    under (in the account the hosts run in), or ``owner`` and ``namePattern``, the most recent available
+    image of that architecture whose name matches, owned by exactly that account (never "any owner": a
+    public AMI of the same name from another account must not match).
+    """
+
+    ssm_parameter: str | None = None
+    owner: str | None = None
+    name_pattern: str | None = None
+
+    @field_validator("ssm_parameter")
+    @classmethod
+    def _parameter(cls, value: str | None) -> str | None:
+        if value is not None and not _SSM_PARAMETER.match(value):
+            raise _problem(
+                "'{value}' is not a Systems Manager parameter name (use its full path, e.g. "
+                "/aip/prod/<tenant>/gpu-host/ami)",
+                value=value,
+            )
+        return value
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, value: str | None) -> str | None:
+        if value is not None and not _ACCOUNT_ID.match(value):
+            raise _problem(
+                "'{value}' is not an AWS account id (pin the 12-digit account that builds the image)", value=value
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> HostImage:
+        lookup = (self.owner, self.name_pattern)
+        if self.ssm_parameter is not None and any(v is not None for v in lookup):
+            raise _problem("set either ssmParameter or owner and namePattern, not both")
+        if self.ssm_parameter is None and None in lookup:
+            raise _problem(
+                "set ssmParameter (the parameter your image pipeline publishes the AMI id under), or both owner "
+                "and namePattern (e.g. owner: '444455556666', namePattern: 'genomics-gpu-host-*')"
+            )
+        return self
+
+
 class HostsConfig(_Model):
     """The tenant's EC2 Dedicated Hosts and the one GPU instance each runs (deployment dedicated-hosts)."""
 
     instance_type: str
     count: int = 1
-    image_id: str
+    image: HostImage
     volume_size_gib: int = 200
     enclave_attestation: EnclaveAttestation | None = None
 
@@ -1044,17 +1091,6 @@ class HostsConfig(_Model):
     @classmethod
     def _count(cls, value: int) -> int:
         return _at_least(value, 1, "hosts")
-
-    @field_validator("image_id")
-    @classmethod
-    def _image(cls, value: str) -> str:
-        if not _AMI.match(value):
-            raise _problem(
-                "'{value}' is not an AMI id (use ami-<hex>, or resolve:ssm:<parameter> for an AMI kept in "
-                "Parameter Store)",
-                value=value,
-            )
-        return value
 
     @field_validator("volume_size_gib")
     @classmethod
@@ -1249,7 +1285,7 @@ class Settings(_Model):
         """The dedicated hosts' family (Dedicated Hosts, tier, region) and the confidential option's enclaves."""
         hosts = self.hosts
         if hosts is None:
-            return ["hosts: required (set instanceType, count and imageId; see Pulumi.yaml)"]
+            return ["hosts: required (set instanceType, count and image; see Pulumi.yaml)"]
         row, problems = hosts.row, []
         if not row.dedicated_hosts:
             problems.append(

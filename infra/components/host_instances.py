@@ -11,13 +11,22 @@ encrypted root volume, the enclave option, tenancy): the policy pack judges each
 inputs it declares, and a template's values are invisible on the instance in a preview.
 
 Network: each instance's primary interface is created first, in the private subnet of its host's AZ,
-with the instances' security group and never a public IP (a pre-created interface gets none; EC2
-rejects an instance-level subnet next to a template's network interface, so the interface is named
-instead). The security group admits no ingress at all (operators use SSM Session Manager through the
+with the instances' security group and never a public IP (a pre-created interface gets none), and
+is the instance's only primary interface: the launch template defines none for these instances
+(``interface_in_template`` false), since an instance takes its primary interface (device index 0)
+from the template or from the launch request, not both (EC2 API Reference,
+LaunchTemplateInstanceNetworkInterfaceSpecificationRequest, ``DeviceIndex``). The security group
+admits no ingress at all (operators use SSM Session Manager through the
 VPC's ssm, ssmmessages and ec2messages endpoints) and allows egress only over HTTPS: to the VPC (the
 interface endpoints), to S3 through the gateway endpoint (the model store, ECR image layers), and,
 when the VPC's egress goes through the firewall, to the internet, where the firewall's domain
 allowlist decides.
+
+Image: ``hosts.image`` names where the AMI comes from, never an id typed into the stack file: the
+parameter the tenant's image pipeline publishes it under (``aws.ssm.get_parameter``), or the most
+recent available image of the instance type's architecture with a name pattern, owned by exactly the
+account config pins (``aws.ec2.get_ami``). Both resolve when the program runs, in the hosts' account,
+so a new image is a launch template change that a preview shows before ``up`` applies it.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import pulumi_aws as aws
 from infra.components.dedicated_hosts import DedicatedHosts
 from infra.components.launch_template import METADATA_OPTIONS, LaunchTemplate, LaunchTemplateArgs, Tenancy
 from infra.components.network import ANYWHERE, HTTPS, IsolatedNetwork
-from infra.config import HostsConfig, Settings, Tenant
+from infra.config import HostImage, HostsConfig, Settings, Tenant
 from infra.tags import TagScope
 
 TYPE = "secure-ai-platform:host_instances:HostInstances"
@@ -84,6 +93,23 @@ def egress_rules(network: IsolatedNetwork, firewalled: bool) -> list[aws.ec2.Sec
     return rules
 
 
+def image_id(image: HostImage, architecture: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The AMI id ``image`` names, looked up in the account of ``parent``'s provider."""
+    opts = pulumi.InvokeOutputOptions(parent=parent)
+    if image.ssm_parameter is not None:
+        return aws.ssm.get_parameter_output(name=image.ssm_parameter, opts=opts).value
+    return aws.ec2.get_ami_output(
+        owners=[str(image.owner)],
+        most_recent=True,
+        filters=[
+            aws.ec2.GetAmiFilterArgs(name="name", values=[str(image.name_pattern)]),
+            aws.ec2.GetAmiFilterArgs(name="architecture", values=[architecture]),
+            aws.ec2.GetAmiFilterArgs(name="state", values=["available"]),
+        ],
+        opts=opts,
+    ).id
+
+
 class HostInstances(pulumi.ComponentResource):
     """The tenant's GPU instances, one per Dedicated Host, each targeting its host."""
 
@@ -112,9 +138,10 @@ class HostInstances(pulumi.ComponentResource):
                 settings=settings,
                 scope=TagScope.for_tenant(settings, tenant.name),
                 volumes_key_arn=args.volumes_key_arn,
-                security_group_ids=[self.security_group.id],
+                security_group_ids=[],
+                interface_in_template=False,
                 volume_size_gib=config.volume_size_gib,
-                image_id=config.image_id,
+                image_id=image_id(config.image, config.row.architecture, self),
                 instance_type=config.instance_type,
                 tenancy=TENANCY,
                 nitro_enclaves=args.nitro_enclaves,

@@ -7,7 +7,12 @@ dedicated hosts later), so the metadata, disk, network and tagging rules live in
   credentials; workloads get theirs from EKS Pod Identity instead (NODE-1, NODE-2);
 - the root volume is gp3, encrypted with the owner's volumes key (KMS-3 admits the Auto Scaling
   service-linked role for it);
-- one network interface that never gets a public IP, with the security groups given (NODE-3);
+- one network interface that never gets a public IP, with the security groups given (NODE-3),
+  unless each instance brings its own pre-created primary interface (``interface_in_template``
+  false, infra.components.host_instances): an instance has one primary interface (device index 0),
+  from the template or from the launch request, never both (EC2 API Reference,
+  LaunchTemplateInstanceNetworkInterfaceSpecificationRequest, ``DeviceIndex``: a template without
+  a primary interface needs one "as a launch parameter"), so the template then defines none;
 - no key pair: nodes are reached through SSM, never SSH (NODE-4);
 - the instances, volumes and network interfaces it launches carry the standard tags of the
   owner's scope: the stack's tag transform only sees the template's own ``tags``, not what the
@@ -55,7 +60,8 @@ class LaunchTemplateArgs:
     scope: TagScope
     # The owner's volumes key (alias/<env>/<owner>/volumes).
     volumes_key_arn: pulumi.Input[str]
-    # Security groups of the node's network interface (for EKS nodes: the cluster security group).
+    # Security groups of the node's network interface (for EKS nodes: the cluster security group);
+    # none when the instances bring their own interface.
     security_group_ids: Sequence[pulumi.Input[str]]
     volume_size_gib: int = 50
     # None: the node group picks the EKS-optimised AMI of its amiType.
@@ -67,6 +73,9 @@ class LaunchTemplateArgs:
     tenancy: Tenancy = "default"
     host_resource_group_arn: pulumi.Input[str] | None = None
     nitro_enclaves: bool = False
+    # False: every instance launched from the template attaches its own pre-created primary interface,
+    # which carries the subnet, security groups and (no) public IP; the template then defines none.
+    interface_in_template: bool = True
 
 
 class LaunchTemplate(pulumi.ComponentResource):
@@ -77,6 +86,10 @@ class LaunchTemplate(pulumi.ComponentResource):
     latest_version: pulumi.Output[str]
 
     def __init__(self, name: str, args: LaunchTemplateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if not args.interface_in_template and args.security_group_ids:
+            raise ValueError(
+                f"{name}: security groups belong on the instances' own interfaces when the template defines none"
+            )
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = standard_tags(args.settings, args.scope)
@@ -114,7 +127,9 @@ class LaunchTemplate(pulumi.ComponentResource):
                     delete_on_termination="true",
                     security_groups=list(args.security_group_ids),
                 )
-            ],
+            ]
+            if args.interface_in_template
+            else None,
             placement=placement,
             enclave_options=aws.ec2.LaunchTemplateEnclaveOptionsArgs(enabled=True) if args.nitro_enclaves else None,
             tag_specifications=[

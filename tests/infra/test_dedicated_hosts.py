@@ -21,7 +21,7 @@ from tier_c_support import PACK, ROOT, counts, remaining_violations, stack_confi
 from infra.components.dedicated_hosts import DedicatedHosts, DedicatedHostsArgs, zone_index
 from infra.components.key_ring import KeyRing, KeyRingArgs
 from infra.config import settings_from_stack_file
-from preflight import Preview, ProgramError, preview_function, preview_program
+from preflight import Preview, ProgramError, cloud, preview_function, preview_program
 from preflight.model import Mode
 
 STACK = "hosts-genomics-prod"
@@ -156,11 +156,18 @@ def test_the_launch_template_places_on_hosts_with_enclaves(preview: Preview) -> 
     template = preview.get(TEMPLATE, "genomics-gpu-lt")
     assert template.inputs["placement"] == {"tenancy": "host"}
     assert template.inputs["enclaveOptions"] == {"enabled": True}
-    assert template.inputs["imageId"] == "ami-0a1b2c3d4e5f60789"
+    # The tenant's published image parameter, resolved at deploy time (tests/infra/test_host_instances.py).
+    assert (
+        template.inputs["imageId"]
+        == cloud.invoke("aws:ssm/getParameter:getParameter", {"name": "/aip/prod/genomics/gpu-host/ami"}, "us-east-1")[
+            "value"
+        ]
+    )
     assert template.inputs["instanceType"] == "g5.12xlarge"
     assert template.inputs["metadataOptions"]["httpTokens"] == "required"
     assert template.inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1
-    assert template.inputs["networkInterfaces"][0]["associatePublicIpAddress"] == "false"
+    # The instances attach their own primary interfaces: the template defines none.
+    assert "networkInterfaces" not in template.inputs
     [volume] = template.inputs["blockDeviceMappings"]
     assert volume["ebs"]["encrypted"] == "true"
     assert names(preview, template, "blockDeviceMappings") == ["genomics-keys-volumes"]

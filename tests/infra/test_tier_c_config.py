@@ -68,7 +68,7 @@ def cluster_stack(**overrides: Any) -> dict[str, Any]:
 
 
 def hosts(instance_type: str = "g5.12xlarge", **overrides: Any) -> dict[str, Any]:
-    return {"instanceType": instance_type, "imageId": "ami-0123456789abcdef0", **overrides}
+    return {"instanceType": instance_type, "image": {"ssmParameter": "/aip/prod/acme/gpu-host/ami"}, **overrides}
 
 
 def hosts_stack(**overrides: Any) -> dict[str, Any]:
@@ -196,17 +196,46 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
         ],
     ),
     (
-        "an image that is neither an AMI nor a parameter",
-        hosts_stack(hosts=hosts(imageId="ubuntu-22.04"), confidential=False),
+        "an image typed in as an id instead of a source (issue 11, item 14)",
+        hosts_stack(hosts={"instanceType": "g5.12xlarge", "imageId": "ami-0a1b2c3d4e5f60789"}, confidential=False),
         [
-            "hosts.imageId: 'ubuntu-22.04' is not an AMI id (use ami-<hex>, or resolve:ssm:<parameter> for an AMI "
-            "kept in Parameter Store)"
+            "hosts.image: required (set it in the stack file; see Pulumi.yaml for its meaning)",
+            "hosts.imageId: unknown key (see Pulumi.yaml for the keys this project reads)",
         ],
+    ),
+    (
+        "an image parameter that is not a parameter path",
+        hosts_stack(hosts=hosts(image={"ssmParameter": "gpu-host-ami"}), confidential=False),
+        [
+            "hosts.image.ssmParameter: 'gpu-host-ami' is not a Systems Manager parameter name (use its full path, "
+            "e.g. /aip/prod/<tenant>/gpu-host/ami)"
+        ],
+    ),
+    (
+        "an image lookup without a pinned owner",
+        hosts_stack(hosts=hosts(image={"namePattern": "acme-gpu-host-*"}), confidential=False),
+        [
+            "hosts.image: set ssmParameter (the parameter your image pipeline publishes the AMI id under), or both "
+            "owner and namePattern (e.g. owner: '444455556666', namePattern: 'genomics-gpu-host-*')"
+        ],
+    ),
+    (
+        "an image lookup whose owner is not an account",
+        hosts_stack(hosts=hosts(image={"owner": "amazon", "namePattern": "acme-gpu-host-*"}), confidential=False),
+        ["hosts.image.owner: 'amazon' is not an AWS account id (pin the 12-digit account that builds the image)"],
+    ),
+    (
+        "two image sources",
+        hosts_stack(
+            hosts=hosts(image={"ssmParameter": "/a/b", "owner": "444455556666", "namePattern": "x-*"}),
+            confidential=False,
+        ),
+        ["hosts.image: set either ssmParameter or owner and namePattern, not both"],
     ),
     (
         "no hosts in the dedicated-hosts deployment",
         cluster_stack(deployment="dedicated-hosts"),
-        ["hosts: required (set instanceType, count and imageId; see Pulumi.yaml)"],
+        ["hosts: required (set instanceType, count and image; see Pulumi.yaml)"],
     ),
     (
         "hosts and confidential outside the dedicated-hosts deployment",
