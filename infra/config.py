@@ -1102,6 +1102,60 @@ class HostsConfig(_Model):
         return gpu_instances()[self.instance_type]
 
 
+# --- the deploy runner's state backend (cluster deployments; infra/components/deploy_runner.py) ---
+
+# The deployments whose Kubernetes objects the in-VPC deploy runner applies (docs/deploy.md).
+RUNNER_DEPLOYMENTS = ("shared-cluster", "single-tenant-cluster")
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[-a-z]*:kms:([a-z0-9-]+):(\d{12}):key/[0-9a-f-]+$")
+
+
+class StateBackend(_Model):
+    """Where the stack's Pulumi state and secrets live: the bootstrap stack's outputs (infra/deployments/bootstrap.py).
+
+    The in-VPC deploy runner reads and writes the state in this bucket (SSE-KMS with the state key) and
+    decrypts the stack's data key with the secrets key, through the VPC's S3 gateway and KMS interface
+    endpoints, which serve their own region only.
+    """
+
+    bucket: str
+    state_key_arn: str
+    secrets_key_arn: str
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        if not _BUCKET_NAME.match(value) or ".." in value:
+            raise _problem(
+                "'{value}' is not an S3 bucket name (3 to 63 lowercase letters, digits, '.' and '-'; the bootstrap "
+                "stack's stateBucketName output)",
+                value=value,
+            )
+        return value
+
+    @field_validator("state_key_arn", "secrets_key_arn")
+    @classmethod
+    def _key(cls, value: str, info: ValidationInfo) -> str:
+        if not _KMS_KEY_ARN.match(value):
+            output = "stateKeyArn" if info.field_name == "state_key_arn" else "secretsKeyArn"
+            raise _problem(
+                "'{value}' is not a KMS key ARN (use arn:aws:kms:<region>:<account>:key/<id>, the bootstrap stack's "
+                "{output} output; an alias cannot scope an IAM policy)",
+                value=value,
+                output=output,
+            )
+        return value
+
+    def key_regions(self) -> dict[str, str]:
+        """Each key's region, by its config key name."""
+        regions = {}
+        for key, arn in (("stateKeyArn", self.state_key_arn), ("secretsKeyArn", self.secrets_key_arn)):
+            match = _KMS_KEY_ARN.match(arn)
+            if match is not None:  # validated above
+                regions[key] = match.group(1)
+        return regions
+
+
 @cache
 def reference_stack_cidrs() -> dict[str, str]:
     """Every reference stack that builds a VPC, with its block, read from the stack files themselves.
@@ -1142,6 +1196,7 @@ class Settings(_Model):
     tenant_account: TenantAccount | None = None
     hosts: HostsConfig | None = None
     confidential: bool = False
+    state_backend: StateBackend | None = None
 
     @field_validator("region")
     @classmethod
@@ -1194,6 +1249,7 @@ class Settings(_Model):
         problems.extend(self._address_capacity_problems())
         problems.extend(self._gpu_pool_problems())
         problems.extend(self._tier_c_problems((info.context or {}).get("stack")))
+        problems.extend(self._state_backend_problems())
         if problems:
             raise _problem("\n".join(problems))
         return self
@@ -1218,6 +1274,30 @@ class Settings(_Model):
                 "the state's classification)"
             )
         return problems
+
+    def _state_backend_problems(self) -> list[str]:
+        """The cluster deployments' deploy runner needs the state backend; no other deployment reads it."""
+        backend = self.state_backend
+        if self.deployment not in RUNNER_DEPLOYMENTS:
+            if backend is None:
+                return []
+            return [
+                f"stateBackend: only the {' and '.join(RUNNER_DEPLOYMENTS)} deployments read it (their in-VPC deploy "
+                "runner logs in to it; remove it from this stack)"
+            ]
+        if backend is None:
+            return [
+                "stateBackend: required (set bucket, stateKeyArn and secretsKeyArn to the bootstrap stack's "
+                "stateBucketName, stateKeyArn and secretsKeyArn outputs: pulumi stack output --json -s "
+                "bootstrap-<env>; docs/deploy.md)"
+            ]
+        return [
+            f"stateBackend.{key}: the key is in {region}, not the stack's region {self.region} (the deploy runner "
+            "reaches S3 and KMS through this VPC's endpoints, which serve their own region only; use the outputs of "
+            "this region's bootstrap stack)"
+            for key, region in backend.key_regions().items()
+            if region != self.region
+        ]
 
     def _tier_c_problems(self, stack: str | None) -> list[str]:
         """Tier C (issue 7): one single-tenant tenant per stack, its hosts, enclaves, account and own VPC block."""
@@ -1539,6 +1619,7 @@ _KEYS = (
     "tenantAccount",
     "hosts",
     "confidential",
+    "stateBackend",
 )
 
 

@@ -8,7 +8,11 @@
   create it unencrypted and without retention), encrypted with the logs key.
 - Authentication mode API (access entries only, no aws-auth ConfigMap), no admin rights for the
   identity that happens to create the cluster; explicit access entries with the cluster-admin
-  access policy for the platform-admin and deployer roles only.
+  access policy for exactly two roles: platform-admin (humans, MFA) and the in-VPC deploy runner
+  (``deploy_runner_role``), which applies every Kubernetes object. The deployer has no entry:
+  it runs the outside run, which creates no Kubernetes object (docs/deploy.md), and the EKS API
+  calls it makes (clusters, node groups, add-ons, access entries, Pod Identity associations) are
+  authorised by IAM, not by the cluster.
 - Managed add-ons (``infra.config.EKS_ADDONS``) at EKS's most recent version for the cluster's
   Kubernetes version, resolved at deploy time (``aws.eks.get_addon_version``), or at the version
   ``cluster.addonVersions`` pins; the VPC CNI enforces NetworkPolicies; EKS installs no unmanaged
@@ -21,16 +25,18 @@
   account's keys); it refuses IAM writes, so the legacy cloud provider's
   ``iam:CreateServiceLinkedRole`` for Elastic Load Balancing does not work from the cluster role
   (no tenant may create a load balancer Service, NET-7).
-- A Kubernetes provider built from the cluster's outputs that authenticates as the deployer
-  role: ``aws eks get-token --role-arn <deployer>`` through the kubeconfig's exec plugin.
+- A Kubernetes provider built from the cluster's outputs that authenticates with the ambient
+  credentials of wherever it runs: ``aws eks get-token --cluster-name <c> --region <r>`` through
+  the kubeconfig's exec plugin, with no ``--role-arn``. It runs in the in-VPC deploy runner
+  (infra.components.deploy_runner), whose role holds the cluster-admin entry; the deployer could
+  not be assumed there anyway (its trust admits only GitHub's web identity).
 
-What ``pulumi up`` needs where it runs (a runner inside the VPC, or on a network routed into it
-from an address inside the VPC CIDR, which is all the control-plane security group admits): the
-AWS CLI v2 on ``PATH`` (the provider runs it for every token; kubectl is not needed), credentials
-that may ``sts:AssumeRole`` the deployer role (the deployer's trust policy must name the runner's
-identity, itself included when the runner already runs as the deployer), and a path to STS (the
-VPC's ``sts`` interface endpoint) and to the private API endpoint on 443. Nothing is written to a
-kubeconfig file; the provider holds it in the stack state, without credentials.
+What the in-VPC run needs where it runs (the deploy runner in the workload subnets, inside the VPC
+CIDR that the control-plane security group admits): the AWS CLI on ``PATH`` (the provider runs it
+for every token; kubectl is not needed), credentials of a principal with an access entry, and a
+path to the private API endpoint on 443. ``aws eks get-token`` presigns an STS request locally; the
+API server, not the runner, sends it to STS. Nothing is written to a kubeconfig file; the provider
+holds it in the stack state, without credentials.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from aiplatform_standards import platform
 
-from infra import naming
+from infra import iam, naming
 from infra.components.launch_template import LaunchTemplate, LaunchTemplateArgs
 from infra.config import EKS_ADDONS, Settings
 from infra.tags import PLATFORM, TagScope
@@ -69,6 +75,8 @@ ADDONS_BEFORE_NODES = tuple(addon for addon in EKS_ADDONS if addon not in ADDONS
 LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
 
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+# The role the in-VPC deploy runner runs as (infra.components.deploy_runner names it the same way).
+DEPLOY_RUNNER_ROLE = "deploy-runner"
 SYSTEM_AMI_TYPE = "AL2023_x86_64_STANDARD"
 _NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
 _API_PORT = 443
@@ -97,8 +105,17 @@ def service_trust_policy(service: str, actions: Sequence[str] = ("sts:AssumeRole
     )
 
 
-def kubeconfig(*, cluster_name: str, endpoint: str, ca_data: str, region: str, role_arn: str) -> str:
-    """A kubeconfig whose exec plugin gets a token as ``role_arn`` (the AWS CLI, no kubectl)."""
+def token_command(cluster_name: str, region: str) -> list[str]:
+    """The exec plugin's arguments: a token for ``cluster_name`` with the ambient AWS credentials.
+
+    No ``--role-arn``: that would be an ``sts:AssumeRole`` of another role, and the only principal
+    that runs the Kubernetes provider is the deploy runner, which authenticates as itself.
+    """
+    return ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"]
+
+
+def kubeconfig(*, cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig whose exec plugin gets a token with the ambient credentials (the AWS CLI, no kubectl)."""
     document: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -112,18 +129,7 @@ def kubeconfig(*, cluster_name: str, endpoint: str, ca_data: str, region: str, r
                     "exec": {
                         "apiVersion": "client.authentication.k8s.io/v1beta1",
                         "command": "aws",
-                        "args": [
-                            "eks",
-                            "get-token",
-                            "--cluster-name",
-                            cluster_name,
-                            "--region",
-                            region,
-                            "--role-arn",
-                            role_arn,
-                            "--output",
-                            "json",
-                        ],
+                        "args": token_command(cluster_name, region),
                         "interactiveMode": "Never",
                     }
                 },
@@ -156,13 +162,21 @@ class SecureClusterArgs:
     secrets_key_arn: pulumi.Input[str]
     volumes_key_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
+    # The deploy runner's role (named ``naming.role_name(env, owner, DEPLOY_RUNNER_ROLE)``): the one
+    # non-human cluster admin, since it applies every Kubernetes object of the stack.
+    deploy_runner_role: aws.iam.Role
     # None for the shared cluster; a tenant name for a single-tenant cluster (tier C).
     owner: str | None = None
     system_nodes: SystemNodes = field(default_factory=SystemNodes)
 
     @classmethod
     def in_network(
-        cls, settings: Settings, network: IsolatedNetwork, keys: KeyRing, owner: str | None = None
+        cls,
+        settings: Settings,
+        network: IsolatedNetwork,
+        keys: KeyRing,
+        deploy_runner_role: aws.iam.Role,
+        owner: str | None = None,
     ) -> SecureClusterArgs:
         """A cluster in ``network``'s private subnets, with the key ring's cluster-secrets, volumes and logs keys.
 
@@ -176,8 +190,21 @@ class SecureClusterArgs:
             secrets_key_arn=keys.arns["cluster-secrets"],
             volumes_key_arn=keys.arns["volumes"],
             logs_key_arn=keys.arns["logs"],
+            deploy_runner_role=deploy_runner_role,
             owner=owner,
         )
+
+
+def cluster_admins(settings: Settings, owner: str | None) -> dict[str, str]:
+    """The principals with a cluster-admin access entry, by entry name: platform-admin and the deploy runner.
+
+    The runner's ARN is derived from its deterministic name (as policies name roles, infra/iam.py), so
+    the policy pack reads a complete principal in a first preview.
+    """
+    return {
+        "platform-admin": settings.required_roles.platform_admin,
+        DEPLOY_RUNNER_ROLE: iam.role_arn(settings, owner or PLATFORM, DEPLOY_RUNNER_ROLE),
+    }
 
 
 class SecureCluster(pulumi.ComponentResource):
@@ -283,13 +310,15 @@ class SecureCluster(pulumi.ComponentResource):
 
         self.access_entries = {}
         admin_associations: dict[str, aws.eks.AccessPolicyAssociation] = {}
-        for role, arn in (("platform-admin", roles.platform_admin), ("deployer", roles.deployer)):
+        # EKS rejects an access entry whose principal does not exist: the runner's role comes first.
+        principal_exists = {DEPLOY_RUNNER_ROLE: [args.deploy_runner_role]}
+        for role, arn in cluster_admins(settings, args.owner).items():
             entry = aws.eks.AccessEntry(
                 f"{name}-access-{role}",
                 cluster_name=self.cluster.name,
                 principal_arn=arn,
                 type="STANDARD",
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=principal_exists.get(role, [])),
             )
             admin_associations[role] = aws.eks.AccessPolicyAssociation(
                 f"{name}-access-{role}-admin",
@@ -371,14 +400,15 @@ class SecureCluster(pulumi.ComponentResource):
                 endpoint=values[0],
                 ca_data=values[1],
                 region=settings.region,
-                role_arn=roles.deployer,
             )
         )
+        # The provider authenticates as whoever runs it; only the deploy runner does, once its entry exists.
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=config,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.access_entries["deployer"], admin_associations["deployer"]]
+                parent=self,
+                depends_on=[self.access_entries[DEPLOY_RUNNER_ROLE], admin_associations[DEPLOY_RUNNER_ROLE]],
             ),
         )
 

@@ -1,7 +1,7 @@
 """Deployment ``shared-cluster``: tiers ``shared`` and ``dedicated-pool`` of one environment.
 
 The platform first: its key ring, the isolated network, the access-log bucket, the budget alert
-topic, the EKS cluster and the priority classes. Then every tenant: its workload identity (all
+topic, the in-VPC deploy runner, the EKS cluster and the priority classes. Then every tenant: its workload identity (all
 tenants' identities first, so that each tenant's repository policy can deny every other tenant's
 role), then every tenant's key ring and the dedicated-pool tenants' GPU node pools (so that each
 tenant's repository policy can also deny every other tenant's GPU node role), then per tenant its
@@ -9,8 +9,8 @@ registry, model store, namespace and budget. Every tenant component is created w
 tag scope, so all its resources carry that tenant's standard tags. The cluster always gets the
 tenant admission policy; with GPU pools, also the NVIDIA device plugin.
 
-Stack outputs: ``clusterName``, and ``tenants``: per tenant its namespace, repository URLs,
-model bucket name and key ARNs.
+Stack outputs: ``clusterName``, ``deployRunner`` (the CodeBuild project of the in-VPC run), and
+``tenants``: per tenant its namespace, repository URLs, model bucket name and key ARNs.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from infra.components.admission import TenantAdmissionPolicy, TenantAdmissionPol
 from infra.components.alert_topic import AlertTopic, AlertTopicArgs
 from infra.components.budget import TenantBudget, TenantBudgetArgs
 from infra.components.cluster import SecureCluster, SecureClusterArgs
+from infra.components.deploy_runner import DeployRunner, DeployRunnerArgs
 from infra.components.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
 from infra.components.gpu_pool import NODE_ROLE, GpuNodePool, GpuNodePoolArgs
 from infra.components.key_ring import KeyRing, KeyRingArgs
@@ -57,6 +58,7 @@ class Platform:
     network: IsolatedNetwork
     log_bucket: LogBucket
     alerts: AlertTopic
+    runner: DeployRunner
     cluster: SecureCluster
 
 
@@ -77,6 +79,7 @@ def build(settings: Settings) -> None:
         for tenant in settings.tenants
     }
     pulumi.export("clusterName", platform.cluster.cluster_name)
+    pulumi.export("deployRunner", platform.runner.project_name)
     pulumi.export("tenants", outputs)
 
 
@@ -96,10 +99,22 @@ def build_platform(settings: Settings) -> Platform:
     network = IsolatedNetwork("network", NetworkArgs(settings, PLATFORM, keys.arns["logs"]))
     log_bucket = LogBucket("access-logs", LogBucketArgs(settings))
     alerts = AlertTopic("budget-alerts", AlertTopicArgs(settings, keys.arns["logs"]))
-    cluster = SecureCluster("cluster", SecureClusterArgs.in_network(settings, network, keys))
+    # The runner applies the Kubernetes objects and creates the tenants' Pod Identity associations,
+    # which pass the tenants' workload roles.
+    runner = DeployRunner(
+        "deploy-runner",
+        DeployRunnerArgs(
+            settings,
+            network,
+            keys.arns["logs"],
+            keys.arns["registry"],
+            pod_identity_role_arns=[iam.role_arn(settings, tenant.name, WORKLOAD_ROLE) for tenant in settings.tenants],
+        ),
+    )
+    cluster = SecureCluster("cluster", SecureClusterArgs.in_network(settings, network, keys, runner.role))
     PriorityClasses("priority-classes", PriorityClassesArgs(provider=cluster.provider))
     TenantAdmissionPolicy("admission", TenantAdmissionPolicyArgs(settings, cluster.cluster_name, cluster.provider))
-    return Platform(keys, network, log_bucket, alerts, cluster)
+    return Platform(keys, network, log_bucket, alerts, runner, cluster)
 
 
 def tenant_keys(settings: Settings, tenant: Tenant, identities: dict[str, TenantIdentity]) -> KeyRing:

@@ -3,8 +3,9 @@
 Pattern C of the guide (§9): for high-value models and regulated data nothing is shared with another
 tenant. The stack builds, for its one tenant and from the same components as the shared cluster:
 its workload identity, key ring (every purpose, the tenant's own), VPC with the same egress controls,
-access-log bucket and budget alert topic (both named for the tenant), EKS cluster (the tenant owns
-the cluster: its roles, keys, node group and log group carry the tenant's name and tags), priority
+access-log bucket and budget alert topic (both named for the tenant), in-VPC deploy runner, EKS
+cluster (the tenant owns the cluster: its roles, keys, node group and log group carry the tenant's
+name and tags), priority
 classes, the admission policy that admits only the tenant's own images, registry, model store,
 namespace and budget. Every component gets the tenant's tag scope, so every resource is tagged tier
 ``single-tenant`` with the tenant's classification.
@@ -14,8 +15,8 @@ explicit AWS provider that assumes the configured role in the tenant's own accou
 configured external id and that account as the only one allowed: the platform's account holds none
 of the tenant's resources. The stack's ``roles`` are then that account's own baseline roles.
 
-Stack outputs: ``clusterName`` and ``tenant``: its account, VPC, namespace, repository URLs, model
-bucket and key ARNs.
+Stack outputs: ``clusterName``, ``deployRunner`` (the CodeBuild project of the in-VPC run) and
+``tenant``: its account, VPC, namespace, repository URLs, model bucket and key ARNs.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from infra.components.admission import TenantAdmissionPolicy, TenantAdmissionPol
 from infra.components.alert_topic import AlertTopic, AlertTopicArgs
 from infra.components.budget import TenantBudget, TenantBudgetArgs
 from infra.components.cluster import SecureCluster, SecureClusterArgs
+from infra.components.deploy_runner import DeployRunner, DeployRunnerArgs
 from infra.components.key_ring import KeyRing, KeyRingArgs
 from infra.components.log_bucket import LogBucket, LogBucketArgs
 from infra.components.model_store import ModelStore, ModelStoreArgs
@@ -180,7 +182,13 @@ def build(settings: Settings) -> None:
         extra_log_group_prefixes=[f"/aws/eks/{cluster_name}/"],
     )
     keys, network = base.keys, base.network
-    cluster_args = SecureClusterArgs.in_network(settings, network, keys, owner=name)
+    # In the tenant's VPC (and account): it applies the Kubernetes objects and the Pod Identity association.
+    runner = DeployRunner(
+        f"{name}-deploy-runner",
+        DeployRunnerArgs(settings, network, keys.arns["logs"], keys.arns["registry"], name, [workload]),
+        opts=opts,
+    )
+    cluster_args = SecureClusterArgs.in_network(settings, network, keys, runner.role, owner=name)
     cluster = SecureCluster(f"{name}-cluster", cluster_args, opts=opts)
     PriorityClasses(f"{name}-priority-classes", PriorityClassesArgs(provider=cluster.provider), opts=opts)
     # Alone in its cluster, the tenant still runs only its own images (and the platform's approved prefixes).
@@ -198,4 +206,5 @@ def build(settings: Settings) -> None:
     )
     space = TenantSpace(f"{name}-space", TenantSpaceArgs(settings, tenant, cluster, identity.workload_role), opts=opts)
     pulumi.export("clusterName", cluster.cluster_name)
+    pulumi.export("deployRunner", runner.project_name)
     pulumi.export("tenant", {**outputs, "namespace": space.namespace_name})

@@ -23,6 +23,14 @@ ROLES = {
 }
 
 
+# The bootstrap stack's outputs, which the cluster deployments' deploy runner needs (stateBackend).
+STATE_BACKEND = {
+    "bucket": "aip-dev-platform-state-111122223333-us-east-1",
+    "stateKeyArn": "arn:aws:kms:us-east-1:111122223333:key/0a0a0a0a-0000-4000-8000-000000000001",
+    "secretsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/0a0a0a0a-0000-4000-8000-000000000002",
+}
+
+
 def tenant(**overrides: Any) -> dict[str, Any]:
     return {
         "name": "search",
@@ -43,6 +51,7 @@ def valid(**overrides: Any) -> dict[str, Any]:
         "costCenter": "cc-platform",
         "contact": "ml-platform@example.com",
         "roles": copy.deepcopy(ROLES),
+        "stateBackend": copy.deepcopy(STATE_BACKEND),
         "tenants": [tenant()],
     }
     raw.update(overrides)

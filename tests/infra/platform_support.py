@@ -7,7 +7,12 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pulumi_aws as aws
+
+from infra import naming
+from infra.components.cluster import DEPLOY_RUNNER_ROLE
 from infra.config import Settings, parse_settings
+from infra.tags import PLATFORM
 from preflight import Preview, ResourceRecord, preview_function
 from preflight.model import Mode
 
@@ -23,6 +28,16 @@ def roles(environment: str) -> dict[str, str]:
         "deployer": f"{prefix}:role/aip-{environment}-platform-deployer",
         "ci": f"{prefix}:role/aip-{environment}-platform-ci",
         "tenantBoundary": f"{prefix}:policy/aip-{environment}-tenant-boundary",
+    }
+
+
+def state_backend(account: str = ACCOUNT, environment: str = "dev", region: str = REGION) -> dict[str, str]:
+    """The bootstrap stack's outputs, as a cluster stack's ``stateBackend`` takes them."""
+    key = f"arn:aws:kms:{region}:{account}:key"
+    return {
+        "bucket": f"aip-{environment}-platform-state-{account}-{region}",
+        "stateKeyArn": f"{key}/0a0a0a0a-0000-4000-8000-000000000001",
+        "secretsKeyArn": f"{key}/0a0a0a0a-0000-4000-8000-000000000002",
     }
 
 
@@ -49,6 +64,8 @@ def settings(environment: str = "dev", **overrides: Any) -> Settings:
         "tenants": [tenant("search"), tenant("fraud")],
     }
     raw.update(copy.deepcopy(overrides))
+    # The bootstrap stack of the stack's own region (the runner reaches it through the VPC's endpoints).
+    raw.setdefault("stateBackend", state_backend(environment=environment, region=raw["region"]))
     return parse_settings(raw)
 
 
@@ -95,3 +112,28 @@ def walk_strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from walk_strings(item)
+
+
+def deploy_runner_role(settings: Settings, owner: str | None = None) -> aws.iam.Role:
+    """A stand-in for the deploy runner's role (infra.components.deploy_runner), by its real name.
+
+    For component tests of the cluster, which gives this role its cluster-admin access entry; call it
+    inside a program body.
+    """
+    return aws.iam.Role(
+        "deploy-runner-role",
+        name=naming.role_name(settings.environment, owner or PLATFORM, DEPLOY_RUNNER_ROLE),
+        assume_role_policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "codebuild.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+        permissions_boundary=settings.required_roles.tenant_boundary,
+    )

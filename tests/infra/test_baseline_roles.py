@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from platform_support import statements
+from platform_support import state_backend, statements
 
 from infra.components import platform_roles, registry_baseline
 from infra.config import BaselineConfig, ConfigError, PullThroughCache, parse_settings
@@ -352,7 +352,14 @@ def test_derived_role_arns_are_the_config_other_stacks_take() -> None:
         "tenantBoundary": f"arn:aws:iam::{ACCOUNT}:policy/aip-baseline/aip-prod-tenant-boundary",
     }
     # The platform stacks validate exactly this shape.
-    parse_settings({**BASE, "deployment": "shared-cluster", "roles": roles.model_dump(by_alias=True)})
+    parse_settings(
+        {
+            **BASE,
+            "deployment": "shared-cluster",
+            "roles": roles.model_dump(by_alias=True),
+            "stateBackend": state_backend(ACCOUNT, "prod"),
+        }
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from aiplatform_standards import platform
-from platform_support import ACCOUNT, REGION, run, settings
+from platform_support import ACCOUNT, REGION, deploy_runner_role, run, settings
 
 from infra.components.cluster import SecureCluster, SecureClusterArgs
 from infra.tags import register_standard_tags
@@ -20,7 +20,7 @@ SECRETS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-1111-1111-1111-11111
 VOLUMES_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/22222222-2222-2222-2222-222222222222"
 LOGS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/33333333-3333-3333-3333-333333333333"
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/aip-dev-platform-platform-admin"
-DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/aip-dev-platform-deployer"
+RUNNER = f"arn:aws:iam::{ACCOUNT}:role/aip-dev-platform-deploy-runner"
 CLUSTER_ADMIN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 # The deployer may create a role only with the tenant boundary (platform_roles.deployer_permissions).
 TENANT_BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/aip-dev-tenant-boundary"
@@ -36,6 +36,7 @@ ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 
 
 def cluster_args() -> SecureClusterArgs:
+    """Call inside a program body: the runner's role is a resource."""
     return SecureClusterArgs(
         settings=SETTINGS,
         vpc_id="vpc-0a1b2c3d4e5f60000",
@@ -44,6 +45,7 @@ def cluster_args() -> SecureClusterArgs:
         secrets_key_arn=SECRETS_KEY,
         volumes_key_arn=VOLUMES_KEY,
         logs_key_arn=LOGS_KEY,
+        deploy_runner_role=deploy_runner_role(SETTINGS),
     )
 
 
@@ -76,9 +78,9 @@ def test_component_tree(preview: Preview) -> None:
         ("aws:cloudwatch/logGroup:LogGroup", "shared-control-plane-logs"),
         (CLUSTER, "shared-eks"),
         (ACCESS_ENTRY, "shared-access-platform-admin"),
-        (ACCESS_ENTRY, "shared-access-deployer"),
+        (ACCESS_ENTRY, "shared-access-deploy-runner"),
         (ASSOCIATION, "shared-access-platform-admin-admin"),
-        (ASSOCIATION, "shared-access-deployer-admin"),
+        (ASSOCIATION, "shared-access-deploy-runner-admin"),
         (ROLE, "shared-system-node-role"),
         (ATTACHMENT, "shared-system-node-AmazonEKSWorkerNodePolicy"),
         (ATTACHMENT, "shared-system-node-AmazonEKS_CNI_Policy"),
@@ -172,22 +174,32 @@ def test_cluster_role_trusts_eks_only(preview: Preview) -> None:
     assert preview.get(CLUSTER, "shared-eks").inputs["roleArn"] == role.outputs["arn"]
 
 
-def test_platform_admin_and_deployer_are_the_only_cluster_admins(preview: Preview) -> None:
+def test_platform_admin_and_the_deploy_runner_are_the_only_cluster_admins(preview: Preview) -> None:
+    """Issue 11, item 3: the runner applies every Kubernetes object; the deployer, outside the VPC, has no entry.
+
+    EKS rejects an access entry whose principal does not exist, so the runner's entry waits for its role.
+    """
     entries = {record.inputs["principalArn"]: record for record in preview.by_type(ACCESS_ENTRY)}
-    assert set(entries) == {ADMIN, DEPLOYER}
+    assert set(entries) == {ADMIN, RUNNER}
     for entry in entries.values():
         assert entry.inputs["clusterName"] == "aip-dev", entry.urn
         assert entry.inputs["type"] == "STANDARD", entry.urn
         assert "kubernetesGroups" not in entry.inputs, entry.urn
     associations = preview.by_type(ASSOCIATION)
-    assert sorted((record.inputs["principalArn"], record.inputs["policyArn"]) for record in associations) == [
-        (DEPLOYER, CLUSTER_ADMIN),
-        (ADMIN, CLUSTER_ADMIN),
-    ]
+    assert {
+        (record.inputs["principalArn"], record.inputs["policyArn"], json.dumps(record.inputs["accessScope"]))
+        for record in associations
+    } == {
+        (ADMIN, CLUSTER_ADMIN, '{"type": "cluster"}'),
+        (RUNNER, CLUSTER_ADMIN, '{"type": "cluster"}'),
+    }
+    assert len(associations) == 2
     for association in associations:
-        assert association.inputs["accessScope"] == {"type": "cluster"}, association.urn
         assert association.inputs["clusterName"] == "aip-dev", association.urn
-    assert "shared-access-deployer" in depends_on(preview, preview.get(ASSOCIATION, "shared-access-deployer-admin"))
+    assert "deploy-runner-role" in depends_on(preview, preview.get(ACCESS_ENTRY, "shared-access-deploy-runner"))
+    assert "shared-access-deploy-runner" in depends_on(
+        preview, preview.get(ASSOCIATION, "shared-access-deploy-runner-admin")
+    )
 
 
 def test_add_ons_at_eks_most_recent_versions_with_network_policy_enforcement(preview: Preview) -> None:
@@ -319,7 +331,10 @@ def test_system_node_role_trusts_ec2_with_worker_cni_and_pull_policies(preview: 
     assert "managedPolicyArns" not in role.inputs
 
 
-def test_kubernetes_provider_authenticates_as_the_deployer_through_the_aws_cli(preview: Preview) -> None:
+def test_kubernetes_provider_authenticates_with_ambient_credentials_through_the_aws_cli(preview: Preview) -> None:
+    """Issue 11, item 3: no --role-arn, since nothing may sts:AssumeRole the deployer (its trust admits only
+    sts:AssumeRoleWithWebIdentity, infra.components.platform_roles.github_trust); the in-VPC runner's own
+    credentials get the token, and the runner's access entry exists before the provider is used."""
     provider = preview.get("pulumi:providers:kubernetes", "shared-k8s")
     cluster = preview.get(CLUSTER, "shared-eks")
     config = json.loads(provider.inputs["kubeconfig"])
@@ -343,8 +358,6 @@ def test_kubernetes_provider_authenticates_as_the_deployer_through_the_aws_cli(p
                 "aip-dev",
                 "--region",
                 REGION,
-                "--role-arn",
-                DEPLOYER,
                 "--output",
                 "json",
             ],
@@ -352,7 +365,11 @@ def test_kubernetes_provider_authenticates_as_the_deployer_through_the_aws_cli(p
         }
     }
     assert config["current-context"] == "aip-dev"
-    assert {"shared-access-deployer", "shared-access-deployer-admin"} <= depends_on(preview, provider)
+    assert depends_on(preview, provider) == {
+        "shared-eks",
+        "shared-access-deploy-runner",
+        "shared-access-deploy-runner-admin",
+    }
 
 
 def test_every_aws_resource_carries_the_platform_tags(preview: Preview) -> None:

@@ -7,7 +7,7 @@ inputs must not depend on it.
 from __future__ import annotations
 
 import pytest
-from platform_support import ACCOUNT, REGION, run, settings
+from platform_support import ACCOUNT, REGION, deploy_runner_role, run, settings
 
 from infra.components.cluster import SecureCluster, SecureClusterArgs, SystemNodes
 from preflight import UNKNOWN, Preview
@@ -34,6 +34,7 @@ def preview() -> Preview:
                 secrets_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/55555555-5555-5555-5555-555555555555",
                 volumes_key_arn=VOLUMES_KEY,
                 logs_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/66666666-6666-6666-6666-666666666666",
+                deploy_runner_role=deploy_runner_role(PROD, "fraud"),
                 owner="fraud",
                 system_nodes=SystemNodes(instance_types=("m7i.xlarge",), volume_size_gib=100),
             ),
@@ -73,10 +74,19 @@ def test_add_ons_follow_the_kubernetes_version(preview: Preview) -> None:
 
 
 def test_owner_names_roles_and_node_group_and_one_node_per_az(preview: Preview) -> None:
-    roles = {record.name: record.inputs["name"] for record in preview.by_type("aws:iam/role:Role")}
+    roles = {
+        record.name: record.inputs["name"]
+        for record in preview.by_type("aws:iam/role:Role")
+        if record.name != "deploy-runner-role"  # the test's stand-in for the runner's role
+    }
     assert roles == {
         "fraud-cluster-role": "aip-prod-fraud-eks-cluster",
         "fraud-system-node-role": "aip-prod-fraud-system-nodes",
+    }
+    # The tenant's own runner is its cluster's one non-human admin.
+    assert {record.inputs["principalArn"] for record in preview.by_type("aws:eks/accessEntry:AccessEntry")} == {
+        PROD.required_roles.platform_admin,
+        f"arn:aws:iam::{ACCOUNT}:role/aip-prod-fraud-deploy-runner",
     }
     nodes = preview.get("aws:eks/nodeGroup:NodeGroup", "fraud-system-nodes").inputs
     assert nodes["nodeGroupName"] == "aip-prod-fraud-system"

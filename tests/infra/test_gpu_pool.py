@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from platform_support import ACCOUNT, REGION, dependency_records, run, settings, statements, tenant
+from platform_support import ACCOUNT, REGION, dependency_records, deploy_runner_role, run, settings, statements, tenant
 
 from infra.components.cluster import SecureCluster, SecureClusterArgs
 from infra.components.gpu_pool import GpuNodePool, GpuNodePoolArgs
@@ -66,6 +66,7 @@ def preview() -> Preview:
                 secrets_key_arn=PLATFORM_KEY,
                 volumes_key_arn=PLATFORM_KEY,
                 logs_key_arn=PLATFORM_KEY,
+                deploy_runner_role=deploy_runner_role(SETTINGS),
             ),
         )
         for name, key in VOLUME_KEYS.items():

@@ -46,27 +46,28 @@ KEY_REFERENCES = {"aws:s3/bucketPolicy:BucketPolicy", "aws:kms/alias:Alias"}
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "platform-dev": {
         "aws:budgets/budget:Budget": 4,
-        "aws:cloudwatch/logGroup:LogGroup": 2,
+        "aws:cloudwatch/logGroup:LogGroup": 3,
+        "aws:codebuild/project:Project": 1,
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": 1,
         "aws:ec2/flowLog:FlowLog": 1,
         "aws:ec2/launchTemplate:LaunchTemplate": 2,
         "aws:ec2/routeTable:RouteTable": 2,
         "aws:ec2/routeTableAssociation:RouteTableAssociation": 2,
-        "aws:ec2/securityGroup:SecurityGroup": 3,
+        "aws:ec2/securityGroup:SecurityGroup": 4,
         "aws:ec2/subnet:Subnet": 2,
         "aws:ec2/vpc:Vpc": 1,
         "aws:ec2/vpcEndpoint:VpcEndpoint": 14,
-        "aws:ecr/lifecyclePolicy:LifecyclePolicy": 9,
-        "aws:ecr/repository:Repository": 9,
-        "aws:ecr/repositoryPolicy:RepositoryPolicy": 9,
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy": 10,
+        "aws:ecr/repository:Repository": 10,
+        "aws:ecr/repositoryPolicy:RepositoryPolicy": 10,
         "aws:eks/accessEntry:AccessEntry": 2,
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 2,
         "aws:eks/addon:Addon": 4,
         "aws:eks/cluster:Cluster": 1,
         "aws:eks/nodeGroup:NodeGroup": 2,
         "aws:eks/podIdentityAssociation:PodIdentityAssociation": 4,
-        "aws:iam/role:Role": 8,
-        "aws:iam/rolePolicy:RolePolicy": 6,
+        "aws:iam/role:Role": 9,
+        "aws:iam/rolePolicy:RolePolicy": 7,
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 6,
         "aws:kms/alias:Alias": 23,
         "aws:kms/key:Key": 23,
@@ -98,6 +99,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "secure-ai-platform:alert_topic:AlertTopic": 1,
         "secure-ai-platform:budget:TenantBudget": 4,
         "secure-ai-platform:cluster:SecureCluster": 1,
+        "secure-ai-platform:deploy_runner:DeployRunner": 1,
         "secure-ai-platform:device_plugin:NvidiaDevicePlugin": 1,
         "secure-ai-platform:gpu_pool:GpuNodePool": 1,
         "secure-ai-platform:key_ring:KeyRing": 5,
@@ -112,7 +114,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     },
     "platform-prod": {
         "aws:budgets/budget:Budget": 5,
-        "aws:cloudwatch/logGroup:LogGroup": 3,
+        "aws:cloudwatch/logGroup:LogGroup": 4,
+        "aws:codebuild/project:Project": 1,
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": 1,
         "aws:ec2/eip:Eip": 3,
         "aws:ec2/flowLog:FlowLog": 1,
@@ -122,21 +125,21 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws:ec2/route:Route": 12,
         "aws:ec2/routeTable:RouteTable": 15,
         "aws:ec2/routeTableAssociation:RouteTableAssociation": 15,
-        "aws:ec2/securityGroup:SecurityGroup": 4,
+        "aws:ec2/securityGroup:SecurityGroup": 5,
         "aws:ec2/subnet:Subnet": 15,
         "aws:ec2/vpc:Vpc": 1,
         "aws:ec2/vpcEndpoint:VpcEndpoint": 16,
-        "aws:ecr/lifecyclePolicy:LifecyclePolicy": 11,
-        "aws:ecr/repository:Repository": 11,
-        "aws:ecr/repositoryPolicy:RepositoryPolicy": 11,
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy": 12,
+        "aws:ecr/repository:Repository": 12,
+        "aws:ecr/repositoryPolicy:RepositoryPolicy": 12,
         "aws:eks/accessEntry:AccessEntry": 2,
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 2,
         "aws:eks/addon:Addon": 4,
         "aws:eks/cluster:Cluster": 1,
         "aws:eks/nodeGroup:NodeGroup": 3,
         "aws:eks/podIdentityAssociation:PodIdentityAssociation": 5,
-        "aws:iam/role:Role": 10,
-        "aws:iam/rolePolicy:RolePolicy": 8,
+        "aws:iam/role:Role": 11,
+        "aws:iam/rolePolicy:RolePolicy": 9,
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 8,
         "aws:kms/alias:Alias": 28,
         "aws:kms/key:Key": 28,
@@ -172,6 +175,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "secure-ai-platform:alert_topic:AlertTopic": 1,
         "secure-ai-platform:budget:TenantBudget": 5,
         "secure-ai-platform:cluster:SecureCluster": 1,
+        "secure-ai-platform:deploy_runner:DeployRunner": 1,
         "secure-ai-platform:device_plugin:NvidiaDevicePlugin": 1,
         "secure-ai-platform:gpu_pool:GpuNodePool": 2,
         "secure-ai-platform:key_ring:KeyRing": 6,
@@ -380,8 +384,9 @@ def test_policies_are_complete_in_a_first_preview(first_preview: Preview) -> Non
     tokens = {*POLICIES, "aws:sns/topicPolicy:TopicPolicy"}
     records = [record for record in first_preview.resources if record.type in tokens]
     # Keys: 6 platform, 4 per tier A tenant, 5 for the tier B one; bucket policies: the access-log bucket
-    # and one per tenant; repository policies: 2 per tenant and the device plugin mirror; the alert topic.
-    assert len(records) == 23 + 5 + 9 + 1
+    # and one per tenant; repository policies: 2 per tenant, the device plugin mirror and the deploy runner's
+    # image; the alert topic.
+    assert len(records) == 23 + 5 + 10 + 1
     for record in records:
         assert isinstance(record.inputs["policy"], str), record.urn
         json.loads(record.inputs["policy"])

@@ -26,27 +26,28 @@ PURPOSES = ("cluster-secrets", "volumes", "registry", "models", "data", "logs")
 
 EXPECTED_COUNTS = {
     "aws:budgets/budget:Budget": 1,
-    "aws:cloudwatch/logGroup:LogGroup": 2,
+    "aws:cloudwatch/logGroup:LogGroup": 3,
+    "aws:codebuild/project:Project": 1,
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": 1,
     "aws:ec2/flowLog:FlowLog": 1,
     "aws:ec2/launchTemplate:LaunchTemplate": 1,
     "aws:ec2/routeTable:RouteTable": 3,
     "aws:ec2/routeTableAssociation:RouteTableAssociation": 3,
-    "aws:ec2/securityGroup:SecurityGroup": 2,
+    "aws:ec2/securityGroup:SecurityGroup": 3,
     "aws:ec2/subnet:Subnet": 3,
     "aws:ec2/vpc:Vpc": 1,
     "aws:ec2/vpcEndpoint:VpcEndpoint": 14,
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy": 2,
-    "aws:ecr/repository:Repository": 2,
-    "aws:ecr/repositoryPolicy:RepositoryPolicy": 2,
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": 3,
+    "aws:ecr/repository:Repository": 3,
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": 3,
     "aws:eks/accessEntry:AccessEntry": 2,
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 2,
     "aws:eks/addon:Addon": 4,
     "aws:eks/cluster:Cluster": 1,
     "aws:eks/nodeGroup:NodeGroup": 1,
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": 1,
-    "aws:iam/role:Role": 4,
-    "aws:iam/rolePolicy:RolePolicy": 2,
+    "aws:iam/role:Role": 5,
+    "aws:iam/rolePolicy:RolePolicy": 3,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 4,
     "aws:kms/alias:Alias": 6,
     "aws:kms/key:Key": 6,
@@ -77,6 +78,7 @@ EXPECTED_COUNTS = {
     "secure-ai-platform:alert_topic:AlertTopic": 1,
     "secure-ai-platform:budget:TenantBudget": 1,
     "secure-ai-platform:cluster:SecureCluster": 1,
+    "secure-ai-platform:deploy_runner:DeployRunner": 1,
     "secure-ai-platform:key_ring:KeyRing": 1,
     "secure-ai-platform:launch_template:LaunchTemplate": 1,
     "secure-ai-platform:log_bucket:LogBucket": 1,
@@ -164,6 +166,7 @@ def test_the_tenant_owns_every_key_role_cluster_and_repository(preview: Preview)
     aliases = sorted(r.inputs["name"] for r in preview.by_type("aws:kms/alias:Alias"))
     assert aliases == sorted(f"alias/prod/{TENANT}/{purpose}" for purpose in PURPOSES)
     assert sorted(r.inputs["name"] for r in preview.by_type("aws:iam/role:Role")) == [
+        "aip-prod-clinical-deploy-runner",
         "aip-prod-clinical-eks-cluster",
         "aip-prod-clinical-flow-logs",
         "aip-prod-clinical-system-nodes",
@@ -171,6 +174,7 @@ def test_the_tenant_owns_every_key_role_cluster_and_repository(preview: Preview)
     ]
     assert preview.get("aws:eks/cluster:Cluster", "clinical-cluster-eks").inputs["name"] == "aip-prod-clinical"
     assert sorted(r.inputs["name"] for r in preview.by_type("aws:ecr/repository:Repository")) == [
+        "prod/clinical/deploy-runner",
         "prod/clinical/inference",
         "prod/clinical/training",
     ]
@@ -207,8 +211,16 @@ def test_policies_name_only_the_tenant_and_its_account(preview: Preview) -> None
             for principal in principals(record):
                 assert principal.startswith(own) or principal in allowed, (record.urn, principal)
             checked += 1
-    assert checked == 6 + 2 + 2
+    assert checked == 6 + 3 + 2
+    # The deploy runner's repository: the runner pulls, CI pushes (infra.components.deploy_runner).
+    runner = preview.get("aws:ecr/repositoryPolicy:RepositoryPolicy", "clinical-deploy-runner-image")
+    assert {s["Sid"]: s["Principal"]["AWS"] for s in json.loads(runner.inputs["policy"])["Statement"]} == {
+        "RunnerPull": f"{own}deploy-runner",
+        "CiPush": f"{account}role/aip-baseline/aip-prod-platform-ci",
+    }
     for policy in preview.by_type("aws:ecr/repositoryPolicy:RepositoryPolicy"):
+        if policy.name == "clinical-deploy-runner-image":
+            continue
         sids = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
         assert set(sids) == {"TenantPull", "CiPush"}, "no other tenant to deny in a single-tenant stack"
         assert sorted(sids["TenantPull"]["Principal"]["AWS"]) == [f"{own}system-nodes", f"{own}workload"]

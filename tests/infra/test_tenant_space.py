@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from platform_support import ACCOUNT, REGION, run, settings, tenant
+from platform_support import ACCOUNT, REGION, deploy_runner_role, run, settings, tenant
 
 from infra.components.cluster import SecureCluster, SecureClusterArgs
 from infra.components.tenant_identity import TenantIdentity, TenantIdentityArgs
@@ -54,6 +54,7 @@ def preview() -> Preview:
                 secrets_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-1111-1111-1111-111111111111",
                 volumes_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/22222222-2222-2222-2222-222222222222",
                 logs_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/33333333-3333-3333-3333-333333333333",
+                deploy_runner_role=deploy_runner_role(SETTINGS),
             ),
         )
         for owner in SETTINGS.tenants:

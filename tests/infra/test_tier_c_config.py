@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiplatform_standards import gpu_instances
+from platform_support import state_backend
 
 from infra.config import (
     ConfigError,
@@ -64,6 +65,9 @@ def cluster_stack(**overrides: Any) -> dict[str, Any]:
         "tenantAccount": {"accountId": ACCOUNT, "roleName": "aip-prod-platform-deployer", "externalId": "acme-42"},
     }
     raw.update(copy.deepcopy(overrides))
+    # The platform prod account's bootstrap outputs: a tier C cluster stack's runner keeps its state there.
+    if raw["deployment"] in ("shared-cluster", "single-tenant-cluster"):
+        raw.setdefault("stateBackend", state_backend("444455556666", "prod", raw["region"]))
     return raw
 
 

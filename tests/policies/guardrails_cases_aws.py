@@ -832,6 +832,30 @@ def _admin_access() -> None:
         policy_arn=_ADMIN_POLICY,
         access_scope={"type": "cluster"},
     )
+    # The in-VPC deploy runner applies every Kubernetes object (infra.components.deploy_runner), the
+    # platform's and a tier C tenant's alike.
+    aws.eks.AccessPolicyAssociation(
+        "ok-deploy-runner-admin",
+        cluster_name="c",
+        principal_arn=role_arn("aip-dev-platform-deploy-runner"),
+        policy_arn=_ADMIN_POLICY,
+        access_scope={"type": "cluster"},
+    )
+    aws.eks.AccessPolicyAssociation(
+        "ok-tier-c-deploy-runner-admin",
+        cluster_name="c",
+        principal_arn=role_arn("aip-prod-clinical-deploy-runner"),
+        policy_arn=_ADMIN_POLICY,
+        access_scope={"type": "cluster"},
+    )
+    # The deployer runs only outside the VPC and needs no cluster access (docs/deploy.md).
+    aws.eks.AccessPolicyAssociation(
+        "bad-deployer-admin",
+        cluster_name="c",
+        principal_arn=role_arn("aip-dev-platform-deployer"),
+        policy_arn=_ADMIN_POLICY,
+        access_scope={"type": "cluster"},
+    )
     aws.eks.AccessPolicyAssociation(
         "ok-tenant-edit",
         cluster_name="c",

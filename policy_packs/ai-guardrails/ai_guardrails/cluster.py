@@ -37,8 +37,10 @@ DETECTOR_FEATURE = "aws:guardduty/detectorFeature:DetectorFeature"
 _ADMIN_POLICIES = ("AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy")
 _OPEN = ("0.0.0.0/0", "::/0")
 _ADMIN_ROLES = string_list(
-    ["aip-*-platform-platform-admin", "aip-*-platform-break-glass", "aip-*-platform-deployer"],
-    "Role names (fnmatch) that may hold cluster-wide admin access.",
+    ["aip-*-platform-platform-admin", "aip-*-platform-break-glass", "aip-*-deploy-runner"],
+    "Role names (fnmatch) that may hold cluster-wide admin access: the platform's human admin roles and the "
+    "cluster stack's in-VPC deploy runner (aip-<env>-<owner>-deploy-runner), which applies every Kubernetes "
+    "object. The deployer, which runs only outside the VPC, needs none.",
 )
 
 
@@ -211,8 +213,8 @@ def _is_admin_policy(policy: object) -> bool:
     controls=["EKS-5"],
     severity=CRITICAL,
     remediation=(
-        "Associate AmazonEKSClusterAdminPolicy/AmazonEKSAdminPolicy only with platform-admin or break-glass; "
-        "tenants get namespace-scoped policies."
+        "Associate AmazonEKSClusterAdminPolicy/AmazonEKSAdminPolicy only with platform-admin, break-glass or the "
+        "deploy runner; tenants get namespace-scoped policies."
     ),
     tokens=[ACCESS_POLICY_ASSOCIATION],
     config={"adminRoleNames": _ADMIN_ROLES},
