@@ -83,6 +83,8 @@ LOCK_FILE = _ROOT / "requirements.lock"
 # reference stacks make.
 PROGRAM_READS: dict[str, tuple[str, ...]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": ("ec2:DescribeAvailabilityZones",),
+    # Which zones offer the stack's instance types (infra.components.network).
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": ("ec2:DescribeInstanceTypeOfferings",),
     "aws:index/getCallerIdentity:getCallerIdentity": (),
     "aws:index/getRegion:getRegion": (),
     # The managed add-ons' most recent version for the cluster's Kubernetes version (infra.components.cluster).
