@@ -102,13 +102,51 @@ def stable_uuid(seed: str) -> str:
     return str(uuid.UUID(hashlib.md5(seed.encode(), usedforsecurity=False).hexdigest()))
 
 
+# Each region's Availability Zone IDs as AWS publishes them ("AWS Availability Zones",
+# https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html).
+_REGION_ZONE_IDS: Final[dict[str, tuple[str, ...]]] = {
+    "us-east-1": ("use1-az1", "use1-az2", "use1-az3", "use1-az4", "use1-az5", "use1-az6"),
+    "us-east-2": ("use2-az1", "use2-az2", "use2-az3"),
+    "us-west-2": ("usw2-az1", "usw2-az2", "usw2-az3", "usw2-az4"),
+    "eu-west-1": ("euw1-az1", "euw1-az2", "euw1-az3"),
+    "eu-central-1": ("euc1-az1", "euc1-az2", "euc1-az3"),
+    "ap-southeast-2": ("apse2-az1", "apse2-az2", "apse2-az3"),
+}
+# Regions introduced after November 2012 map zone names to IDs the same way in every account ("AZ
+# IDs", https://docs.aws.amazon.com/global-infrastructure/latest/regions/az-ids.html): name a, b, c
+# → these IDs. The older regions map them independently per account; the offline cloud gives each
+# account its own rotation of the IDs, so a program that picks zones by name gets different
+# physical zones in different accounts, as it would in AWS.
+_UNIFORM_ZONE_IDS: Final[dict[str, tuple[str, ...]]] = {
+    "eu-central-1": ("euc1-az2", "euc1-az3", "euc1-az1"),
+    "us-east-2": ("use2-az1", "use2-az2", "use2-az3"),
+}
+# Zones without the Nitro System, where no GPU instance type (all Nitro-based) is offered: use1-az3,
+# as reported in "AWS AZs: Not all are Equal" (https://wolfman.dev/posts/exclude-use1-az3/, 2021,
+# from describe-instance-type-offerings by zone ID).
+_NON_NITRO_ZONE_IDS: Final = frozenset({"use1-az3"})
+
+
+def zone_map(region: str) -> list[tuple[str, str]]:
+    """(name, zone ID) of each zone of ``region`` in the current account, in name order."""
+    if region in _UNIFORM_ZONE_IDS:
+        ids: tuple[str, ...] = _UNIFORM_ZONE_IDS[region]
+    else:
+        published = _REGION_ZONE_IDS.get(region)
+        if published is None:
+            prefix = _ZONE_PREFIX.get(region, region.replace("-", "")[:5])
+            published = tuple(f"{prefix}-az{n}" for n in (1, 2, 3))
+        shift = int(digest(f"{account_id()}:{region}", 4), 16) % len(published)
+        ids = published[shift:] + published[:shift]
+    return [(f"{region}{letter}", zone_id) for letter, zone_id in zip("abcdef", ids, strict=False)]
+
+
 def zones(region: str) -> list[str]:
-    return [f"{region}{letter}" for letter in "abc"]
+    return [name for name, _ in zone_map(region)]
 
 
 def zone_ids(region: str) -> list[str]:
-    prefix = _ZONE_PREFIX.get(region, region.replace("-", "")[:5])
-    return [f"{prefix}-az{n}" for n in (1, 2, 4)]
+    return [zone_id for _, zone_id in zone_map(region)]
 
 
 def _kebab(name: str) -> str:
@@ -169,12 +207,16 @@ def _vpc(r: Resource) -> Outputs:
 
 
 def _subnet(r: Resource) -> Outputs:
+    """A subnet's zone from its name or its ID (whichever it gives), in the account's own mapping."""
     rid, out = _prefixed("subnet", "ec2", "subnet")(r)
-    az = r.inputs.get("availabilityZone")
-    if not isinstance(az, str):
-        az = zones(r.region)[int(r.hex(2), 16) % 3]
-    index = zones(r.region).index(az) if az in zones(r.region) else 0
-    out.update(availabilityZone=az, availabilityZoneId=zone_ids(r.region)[index])
+    mapping = zone_map(r.region)
+    by_name, by_id = dict(mapping), {zone_id: name for name, zone_id in mapping}
+    az, az_id = r.inputs.get("availabilityZone"), r.inputs.get("availabilityZoneId")
+    if isinstance(az_id, str) and az_id in by_id:
+        az = by_id[az_id]
+    elif not isinstance(az, str) or az not in by_name:
+        az = mapping[int(r.hex(2), 16) % len(mapping)][0]
+    out.update(availabilityZone=az, availabilityZoneId=by_name[az])
     return rid, out
 
 
@@ -567,10 +609,10 @@ def _partition(args: Mapping[str, Any], region: str) -> dict[str, Any]:
 
 
 def _availability_zones(args: Mapping[str, Any], region: str) -> dict[str, Any]:
+    """The region's zones in the account's mapping (all available, none needing opt-in)."""
     where = args.get("region") or region
-    names, ids = zones(where), zone_ids(where)
-    excluded = set(args.get("excludeNames") or [])
-    kept = [(n, i) for n, i in zip(names, ids, strict=True) if n not in excluded]
+    excluded = set(args.get("excludeNames") or []) | set(args.get("excludeZoneIds") or [])
+    kept = [(n, i) for n, i in zone_map(where) if n not in excluded and i not in excluded]
     return {
         **args,
         "id": where,
@@ -578,6 +620,39 @@ def _availability_zones(args: Mapping[str, Any], region: str) -> dict[str, Any]:
         "zoneIds": [i for _, i in kept],
         "groupNames": [where],
         "region": where,
+    }
+
+
+def _instance_type_offerings(args: Mapping[str, Any], region: str) -> dict[str, Any]:
+    """Which zones (by ID or name) or regions offer the filtered instance types.
+
+    A type of the GPU instance table is offered in a region the table prices it in, in every zone but
+    the non-Nitro ones; a type the table does not know, in every zone.
+    """
+    from aiplatform_standards import gpu_instances  # the standards data the program reads too
+
+    filters = {f.get("name"): list(f.get("values") or []) for f in args.get("filters") or [] if isinstance(f, dict)}
+    location_type = str(args.get("locationType") or "region")
+    table = gpu_instances()
+    rows: list[tuple[str, str]] = []
+    for instance_type in filters.get("instance-type", []):
+        row = table.get(instance_type)
+        if row is not None and region not in row.hourly_usd:
+            continue
+        for name, zone_id in zone_map(region):
+            if row is not None and zone_id in _NON_NITRO_ZONE_IDS:
+                continue
+            location = {"availability-zone-id": zone_id, "availability-zone": name}.get(location_type, region)
+            if (instance_type, location) not in rows:
+                rows.append((instance_type, location))
+    wanted = filters.get("location")
+    rows = [(t, loc) for t, loc in rows if not wanted or loc in wanted]
+    return {
+        **args,
+        "id": region,
+        "instanceTypes": [t for t, _ in rows],
+        "locations": [loc for _, loc in rows],
+        "locationTypes": [location_type] * len(rows),
     }
 
 
@@ -874,6 +949,7 @@ INVOKES: dict[str, Invoke] = {
     "aws:index/getPartition:getPartition": _partition,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:ec2/getAmi:getAmi": _ami,
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
     "aws:ec2/getAmiIds:getAmiIds": _ami_ids,
     "aws:ssm/getParameter:getParameter": _ssm_parameter,
     "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,

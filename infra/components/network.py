@@ -3,6 +3,13 @@
 - Private (workload) subnets in ``settings.az_count`` AZs, from the subnet plan in
   ``infra.config.subnet_plan``; no public IPs; one route table per AZ with no internet route in
   egress mode ``none``.
+- AZs chosen by zone ID, never by name: a name maps to a different physical zone in each account of
+  the older regions ("AZ IDs", AWS Regions and Availability Zones), and what a zone supports is a
+  property of the physical zone. Of the region's available zones that need no opt-in, a cluster
+  stack drops those EKS does not support (platform.yaml ``eks_unsupported_zone_ids``), and a stack
+  with GPU node pools or Dedicated Hosts keeps only zones that offer every configured instance type
+  (``aws.ec2.get_instance_type_offerings`` by availability-zone-id); the lowest zone IDs of what
+  remains are used, so every account of a stack's region gets the same physical zones.
 - VPC endpoints: S3 as a gateway on the workload route tables; the standards' interface endpoints
   (required, cluster and SSM lists) in the workload subnets with private DNS, behind a security
   group that admits 443 from the VPC CIDR only (CONTROLS NET-5, NET-2).
@@ -34,6 +41,8 @@ from infra.config import Settings
 TYPE = "secure-ai-platform:network:IsolatedNetwork"
 
 _ENDPOINTS = platform()["vpc_endpoints"]
+EKS_UNSUPPORTED_ZONE_IDS: frozenset[str] = frozenset(platform()["eks_unsupported_zone_ids"])
+CLUSTER_DEPLOYMENTS = ("shared-cluster", "single-tenant-cluster")
 INTERFACE_ENDPOINTS: tuple[str, ...] = (
     *_ENDPOINTS["required_interface"],
     *_ENDPOINTS["cluster_interface"],
@@ -55,9 +64,76 @@ class NetworkArgs:
     logs_key_arn: pulumi.Input[str]
 
 
-def _nth(index: int) -> Callable[[list[str]], str]:
-    def pick(names: list[str]) -> str:
-        return names[index]
+class ZoneSelectionError(ValueError):
+    """The region has fewer zones that meet the stack's requirements than ``network.azCount``."""
+
+
+@dataclass(frozen=True)
+class ZoneRequirements:
+    """What the stack's zones must support: how many, which zone IDs never, which instance types."""
+
+    count: int
+    excluded_zone_ids: frozenset[str]
+    instance_types: tuple[str, ...]
+
+    @classmethod
+    def of(cls, settings: Settings) -> ZoneRequirements:
+        """A cluster stack avoids EKS's unsupported zones; GPU pools and hosts need their types offered."""
+        types = {t for tenant in settings.tenants for pool in tenant.gpu_pools for t in pool.instance_types}
+        if settings.hosts is not None:
+            types.add(settings.hosts.instance_type)
+        excluded = EKS_UNSUPPORTED_ZONE_IDS if settings.deployment in CLUSTER_DEPLOYMENTS else frozenset()
+        return cls(settings.az_count, excluded, tuple(sorted(types)))
+
+
+@dataclass(frozen=True)
+class Zone:
+    """An availability zone: its name in this account, and its ID (the same physical zone in every account)."""
+
+    name: str
+    zone_id: str
+
+
+def _zone_number(zone_id: str) -> tuple[int, str]:
+    number = zone_id.rsplit("-az", 1)[-1]
+    return (int(number), zone_id) if number.isdigit() else (10**6, zone_id)
+
+
+def select_zones(
+    region: str,
+    names: list[str],
+    zone_ids: list[str],
+    offered: dict[str, set[str]],
+    requirements: ZoneRequirements,
+) -> list[Zone]:
+    """The ``requirements.count`` lowest zone IDs that meet the requirements; else ``ZoneSelectionError``, saying why.
+
+    ``names``/``zone_ids``: the region's available zones in this account (parallel lists);
+    ``offered``: for each required instance type, the zone IDs that offer it.
+    """
+    candidates = [Zone(n, i) for n, i in zip(names, zone_ids, strict=True) if i not in requirements.excluded_zone_ids]
+    for instance_type in requirements.instance_types:
+        offering = [zone for zone in candidates if zone.zone_id in offered.get(instance_type, set())]
+        if len(offering) < requirements.count:
+            have = ", ".join(sorted((z.zone_id for z in offering), key=_zone_number)) or "none"
+            raise ZoneSelectionError(
+                f"network.azCount: {requirements.count} availability zones are needed, but {instance_type} is "
+                f"offered in only {len(offering)} usable zone(s) of {region} ({have}); lower network.azCount, "
+                f"or choose an instance type offered in more zones there"
+            )
+        candidates = offering
+    if len(candidates) < requirements.count:
+        usable = ", ".join(sorted((z.zone_id for z in candidates), key=_zone_number))
+        raise ZoneSelectionError(
+            f"network.azCount: {requirements.count} availability zones are needed, but {region} has only "
+            f"{len(candidates)} usable ({usable}); lower network.azCount"
+        )
+    return sorted(candidates, key=lambda zone: _zone_number(zone.zone_id))[: requirements.count]
+
+
+def _nth(index: int, field: str) -> Callable[[list[Zone]], str]:
+    def pick(zones: list[Zone]) -> str:
+        return str(getattr(zones[index], field))
 
     return pick
 
@@ -84,6 +160,9 @@ class IsolatedNetwork(pulumi.ComponentResource):
     cidr: str
     private_subnets: list[aws.ec2.Subnet]
     private_subnet_ids: list[pulumi.Output[str]]
+    # The chosen AZs, by AZ index: their IDs (what the subnets name) and this account's names for them.
+    zone_ids: list[pulumi.Output[str]]
+    zone_names: list[pulumi.Output[str]]
     private_route_tables: list[aws.ec2.RouteTable]
     endpoint_security_group: aws.ec2.SecurityGroup
     # By service (``s3``): node security groups outside this component allow egress to their prefix lists.
@@ -110,12 +189,10 @@ class IsolatedNetwork(pulumi.ComponentResource):
         self.vpc_id = self.vpc.id
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=self.vpc.id, opts=self._child)
 
-        zones = aws.get_availability_zones_output(
-            state="available",
-            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
-            opts=pulumi.InvokeOutputOptions(parent=self),
-        )
-        self._zones = [zones.names.apply(_nth(az)) for az in range(settings.az_count)]
+        chosen = self._select_zones(ZoneRequirements.of(settings))
+        # Per AZ index, in the order of the subnet plan: the zone ID decides, the name is this account's.
+        self.zone_ids = [chosen.apply(_nth(az, "zone_id")) for az in range(settings.az_count)]
+        self.zone_names = [chosen.apply(_nth(az, "name")) for az in range(settings.az_count)]
 
         self.private_subnets = [
             self._subnet("private", az, cidr, {"kubernetes.io/role/internal-elb": "1"})
@@ -138,6 +215,29 @@ class IsolatedNetwork(pulumi.ComponentResource):
             }
         )
 
+    def _select_zones(self, requirements: ZoneRequirements) -> pulumi.Output[list[Zone]]:
+        """The zones of this account and region that meet ``requirements`` (invokes answer during previews)."""
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        region = self._args.settings.region
+        zones = aws.get_availability_zones_output(
+            state="available", filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}], opts=invoke
+        )
+        offerings = [
+            aws.ec2.get_instance_type_offerings_output(
+                location_type="availability-zone-id",
+                filters=[{"name": "instance-type", "values": [instance_type]}],
+                opts=invoke,
+            ).locations
+            for instance_type in requirements.instance_types
+        ]
+
+        def select(values: list[Any]) -> list[Zone]:
+            names, ids, *locations = values
+            offered = {t: set(where) for t, where in zip(requirements.instance_types, locations, strict=True)}
+            return select_zones(region, list(names), list(ids), offered, requirements)
+
+        return pulumi.Output.all(zones.names, zones.zone_ids, *offerings).apply(select)
+
     def _letter(self, az: int) -> str:
         return string.ascii_lowercase[az]
 
@@ -146,7 +246,7 @@ class IsolatedNetwork(pulumi.ComponentResource):
             f"{self._name}-{role}-{self._letter(az)}",
             vpc_id=self.vpc.id,
             cidr_block=cidr,
-            availability_zone=self._zones[az],
+            availability_zone_id=self.zone_ids[az],
             map_public_ip_on_launch=False,
             tags={"Name": f"{self._name}-{role}-{self._letter(az)}", **(tags or {})},
             opts=self._child,

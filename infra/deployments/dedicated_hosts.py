@@ -54,7 +54,8 @@ def build(settings: Settings) -> None:
         DedicatedHostsArgs(
             instance_type=config.instance_type,
             count=config.count,
-            availability_zones=[subnet.availability_zone for subnet in base.network.private_subnets],
+            # The zones the network chose (by ID, so offering the host type), in this account's names.
+            availability_zones=base.network.zone_names,
         ),
         opts=opts,
     )

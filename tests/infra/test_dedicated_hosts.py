@@ -110,7 +110,8 @@ def test_hosts_accept_only_instances_that_target_them_and_recover(preview: Previ
             "instanceType": "g5.12xlarge",
             "autoPlacement": "off",
             "hostRecovery": "on",
-            "availabilityZone": f"us-east-1{'ab'[index]}",
+            # The tenant account's names of use1-az1 and use1-az2 (tests/infra/test_zone_selection.py).
+            "availabilityZone": f"us-east-1{'ef'[index]}",
         }
 
 

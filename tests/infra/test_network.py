@@ -93,11 +93,13 @@ def test_vpc_has_dns_and_a_closed_default_security_group(dev: Preview) -> None:
 
 
 def test_dev_has_private_subnets_in_two_zones_without_public_ips(dev: Preview) -> None:
+    # Placed by zone ID, the lowest EKS accepts (tests/infra/test_zone_selection.py).
     subnets = {s.name: s.inputs for s in dev.by_type("aws:ec2/subnet:Subnet")}
-    assert {name: (i["cidrBlock"], i["availabilityZone"]) for name, i in subnets.items()} == {
-        "network-private-a": ("10.40.0.0/20", f"{REGION}a"),
-        "network-private-b": ("10.40.16.0/20", f"{REGION}b"),
+    assert {name: (i["cidrBlock"], i["availabilityZoneId"]) for name, i in subnets.items()} == {
+        "network-private-a": ("10.40.0.0/20", "use1-az1"),
+        "network-private-b": ("10.40.16.0/20", "use1-az2"),
     }
+    assert not [name for name, inputs in subnets.items() if "availabilityZone" in inputs]
     for inputs in subnets.values():
         assert inputs["mapPublicIpOnLaunch"] is False
         assert inputs["tags"]["kubernetes.io/role/internal-elb"] == "1"

@@ -212,7 +212,8 @@ def test_invokes_answer_realistically() -> None:
         pulumi.export("partition", aws.get_partition().partition)
 
     preview = preview_function(program, config={"aws:region": "us-west-2"})
-    assert preview.outputs["zones"] == ["us-west-2a", "us-west-2b", "us-west-2c"]
+    # us-west-2 has four zones (usw2-az1 to az4, AWS's published list; preflight/cloud.py).
+    assert preview.outputs["zones"] == ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"]
     assert preview.outputs["region"] == "us-west-2"
     assert preview.outputs["partition"] == "aws"
     assert json.loads(preview.outputs["policy"]) == {
