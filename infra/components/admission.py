@@ -1,4 +1,4 @@
-"""Admission-time binding of tenants to their own nodes and images (CONTROLS NODE-6, TEN-7, REG-6).
+"""Admission-time binding of tenants to their nodes, images and priority classes (NODE-6, TEN-7, TEN-8, REG-6).
 
 A taint is a hint, not a boundary: any pod may tolerate it. This ValidatingAdmissionPolicy makes
 the dedicated GPU pools a boundary. For every pod created or updated in a tenant namespace (a
@@ -18,7 +18,11 @@ denies a pod that:
   every taint;
 - runs an image (containers, init and ephemeral containers) outside its tenant's repository
   prefix in the platform's registry and the approved platform prefixes. This also closes tier A's
-  gap: a shared node's kubelet can pull any tenant's image with the node role.
+  gap: a shared node's kubelet can pull any tenant's image with the node role;
+- names a priority class other than the platform's (the standards' ``priority_classes``, TEN-8).
+  Every cluster also has ``system-node-critical`` and ``system-cluster-critical``, which no quota
+  or role keeps a tenant from naming: its pods would preempt the platform's and other tenants'
+  pods (found by the real API server: tests/kube).
 
 The CEL lives only in ``policy_spec``; the component registers exactly that spec and the tests
 evaluate exactly those expressions with cel-python. cel-python 0.5 does not parse the optional
@@ -46,6 +50,8 @@ TENANT_LABEL: str = _KUBERNETES["labels"]["tenant"]
 TENANT_TAINT: str = _KUBERNETES["tenant_taint_key"]
 GPU_TAINT: str = _KUBERNETES["gpu_taint_key"]
 SYSTEM_NAMESPACES: tuple[str, ...] = tuple(_KUBERNETES["system_namespaces"])
+# The classes tenant pods may name (priority_classes.py creates them from the same rows).
+TENANT_PRIORITY_CLASSES: tuple[str, ...] = tuple(row["name"] for row in platform()["priority_classes"])
 # Taints the node lifecycle controller sets; Kubernetes itself adds tolerations for some of them.
 NODE_LIFECYCLE_TAINT_PREFIX = "node.kubernetes.io/"
 POLICY_NAME = "aiplatform-tenant-binding"
@@ -205,6 +211,18 @@ def policy_spec(*, registry: str, environment: str, approved_prefixes: Sequence[
             "message": (
                 f"images must come from the tenant's own repositories ({registry}/{environment}/<tenant>/) "
                 "or the platform's approved prefixes"
+            ),
+            "reason": "Forbidden",
+        },
+        {
+            # An empty name is no class (the pod gets the global default, and the platform sets none).
+            "expression": (
+                "!has(object.spec.priorityClassName) || object.spec.priorityClassName == ''"
+                f" || object.spec.priorityClassName in {_cel_list(TENANT_PRIORITY_CLASSES)}"
+            ),
+            "message": (
+                f"tenant pods may use only the platform's priority classes ({', '.join(TENANT_PRIORITY_CLASSES)}): "
+                "a system class would let them preempt the platform's and other tenants' pods"
             ),
             "reason": "Forbidden",
         },

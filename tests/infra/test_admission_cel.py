@@ -38,6 +38,7 @@ RULES = (
     "node-affinity",
     "node-name",
     "images",
+    "priority-class",
 )
 
 
@@ -368,6 +369,22 @@ CASES = [
         {"images"},
         id="other-tenants-ephemeral-container",
     ),
+    # Priority classes: the platform's ladder or none; never a system class (they preempt everything).
+    pytest.param(pod(priorityClassName="experimentation"), FRAUD, "CREATE", set(), id="platform-priority-class"),
+    pytest.param(
+        own_pool_pod(priorityClassName="production-inference"), FRAUD, "CREATE", set(), id="own-pool-top-priority-class"
+    ),
+    pytest.param(pod(priorityClassName=""), FRAUD, "CREATE", set(), id="empty-priority-class"),
+    pytest.param(
+        pod(priorityClassName="system-node-critical"), FRAUD, "CREATE", {"priority-class"}, id="system-node-critical"
+    ),
+    pytest.param(
+        pod(priorityClassName="system-cluster-critical"),
+        FRAUD,
+        "CREATE",
+        {"priority-class"},
+        id="system-cluster-critical",
+    ),
     # Everything at once.
     pytest.param(
         own_pool_pod(
@@ -376,6 +393,7 @@ CASES = [
             node_selector={"aiplatform.io/tenant": "search"},
             affinity=required_affinity(tenant_expression("In", "search")),
             nodeName="ip-10-40-9-9.ec2.internal",
+            priorityClassName="system-cluster-critical",
         ),
         FRAUD,
         "CREATE",
@@ -403,6 +421,7 @@ SYSTEM_POD = pod(
         tenant_toleration("", "Exists"),
     ],
     nodeName="ip-10-40-1-7.ec2.internal",
+    priorityClassName="system-node-critical",
 )
 
 
@@ -433,6 +452,7 @@ def test_the_same_system_pod_in_a_tenant_namespace_is_denied_on_every_count(poli
         "tenant-key-exists",
         "node-name",
         "images",
+        "priority-class",
     }
 
 

@@ -69,6 +69,12 @@ NODE_AFFINITY = (
     "(operator In with that one value)"
 )
 NODE_NAME = "spec.nodeName may not be set: it bypasses the scheduler and the pools' taints"
+PRIORITY_CLASS = (
+    "tenant pods may use only the platform's priority classes (production-inference, production-training, "
+    "experimentation): a system class would let them preempt the platform's and other tenants' pods"
+)
+# The classes every cluster has (k8s.io/kubernetes pkg/apis/scheduling/v1/helpers.go ``SystemPriorityClasses``, v1.34.4).
+SYSTEM_PRIORITY_CLASSES = ("system-node-critical", "system-cluster-critical")
 # An account that is none of the reference stacks'.
 FOREIGN_ACCOUNT = "999988887777"
 PUBLIC_IMAGES = {
@@ -247,6 +253,10 @@ def over_gpu_quota(view: TenantView) -> dict[str, Any]:
     return pod
 
 
+def with_priority_class(name: str) -> Callable[[TenantView], dict[str, Any]]:
+    return lambda view: with_spec(view, priorityClassName=name)
+
+
 def public_image(image: str) -> Callable[[TenantView], dict[str, Any]]:
     return lambda view: view.pod(image=image)
 
@@ -272,6 +282,10 @@ TENANT_CASES: dict[str, Case] = {
     "tolerates-a-taint-tenants-do-not-use": Case(
         lambda v: with_spec(v, tolerations=[{"key": "CriticalAddonsOnly", "operator": "Exists"}]), policy(OTHER_TAINT)
     ),
+    **{
+        f"uses-the-{name}-priority-class": Case(with_priority_class(name), policy(PRIORITY_CLASS))
+        for name in SYSTEM_PRIORITY_CLASSES
+    },
     "names-its-node": Case(lambda v: with_spec(v, nodeName="ip-10-0-0-1.ec2.internal"), policy(NODE_NAME)),
     **{f"runs-a-{source}-image": Case(public_image(image), images) for source, image in PUBLIC_IMAGES.items()},
     "runs-another-accounts-ecr-image": Case(
