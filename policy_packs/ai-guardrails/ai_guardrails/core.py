@@ -69,6 +69,15 @@ def shown(value: Any, known: Iterable[str] = (), *, identifier: bool = False) ->
     return "a value outside the accepted set (not shown)"
 
 
+# AWS types that the in-VPC run of a cluster stack creates (they depend on Kubernetes objects) and whose
+# SDK constructors require inputs, so that a registration of them is never empty (``Resource.placeholder``).
+REQUIRED_INPUT_TYPES = frozenset(
+    {
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+    }
+)
+
 # The last resource converted for a resource policy, with the props object it came from.
 _LAST_RESOURCE: list[tuple[object, Resource] | None] = [None]
 
@@ -91,6 +100,22 @@ class Resource:
 
     def get(self, *path: str | int) -> Any:
         return get(self.props, *path)
+
+    @property
+    def placeholder(self) -> bool:
+        """A registration this run leaves out: the engine hands over no property of a resource that always has some.
+
+        ``pulumi up --exclude … --exclude-dependents`` (or ``--target``) does not create a resource it
+        leaves out; the engine still analyses it, with its old inputs, which a resource that does not
+        exist yet has none of (pulumi/pulumi pkg/resource/deploy/step_generator.go v3.274.1,
+        ``continueStepsFromImport``: Check is stubbed with ``oldInputs`` for a resource that is not
+        targeted, then ``analyzeAll``; ``NewSkippedCreateStep`` keeps it among what AnalyzeStack sees).
+        Its properties are judged in the run that creates it (docs/deploy.md). Only types that can never
+        be registered empty qualify: every Kubernetes object (the SDK sets ``apiVersion`` and ``kind``)
+        and the AWS types of ``REQUIRED_INPUT_TYPES``; an AWS resource of another type may be registered
+        without a property, and is judged as it is.
+        """
+        return not self.props and (self.type.startswith("kubernetes:") or self.type in REQUIRED_INPUT_TYPES)
 
     @classmethod
     def from_args(cls, args: ResourceValidationArgs) -> Resource:
@@ -340,7 +365,11 @@ class Stack:
     _last: ClassVar[tuple[object, str, Stack] | None] = None
 
     def __init__(self, resources: Iterable[Resource], stack: str = "") -> None:
-        self.resources = list(resources)
+        converted = list(resources)
+        # Registrations this run leaves out (``Resource.placeholder``) are not in the view: their
+        # properties are judged in the run that creates them. ``left_out`` still tells they exist.
+        self.resources = [resource for resource in converted if not resource.placeholder]
+        self.placeholders = [resource for resource in converted if resource.placeholder]
         self.name = stack
         self.by_urn = {resource.urn: resource for resource in self.resources}
         self._position = {resource.urn: index for index, resource in enumerate(self.resources)}
@@ -357,6 +386,10 @@ class Stack:
         view = cls((Resource.from_policy_resource(resource) for resource in resources), stack)
         cls._last = (resources, stack, view)
         return view
+
+    def left_out(self, *tokens: str) -> list[Resource]:
+        """The registrations of these types that this run leaves out (``Resource.placeholder``)."""
+        return [resource for resource in self.placeholders if resource.type in tokens]
 
     def of(self, *tokens: str) -> list[Resource]:
         """The resources of these types, in registration order (an index, not a scan per call)."""
@@ -425,6 +458,8 @@ def to_policy(rule: Rule) -> Policy:
                 return
             stack = waivers.current_stack()
             resource = Resource.from_args(args)
+            if resource.placeholder:
+                return
             config = rule.effective_config(args.get_config(), stack)
             _report(rule, report, rule.outcomes(resource, config), resource, stack)
 
