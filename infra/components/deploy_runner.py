@@ -624,11 +624,12 @@ class DeployRunner(pulumi.ComponentResource):
             # CodeBuild checks the role's VPC permissions when the project is created.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permissions]),
         )
-        self.register_outputs(
-            {
-                "projectName": self.project_name,
-                "roleArn": self.role.arn,
-                "image": self.image,
-                "sourceKey": source_key(stack),
-            }
-        )
+        # What the runbook's commands take (README, "Deploy"): where to push the image, upload the source
+        # archive, and which project to start.
+        self.outputs: dict[str, str] = {
+            "project": self.project_name,
+            "image": self.image,
+            "sourceBucket": backend.bucket,
+            "sourceKey": source_key(stack),
+        }
+        self.register_outputs(dict(self.outputs))

@@ -9,7 +9,7 @@ registry, model store, namespace and budget. Every tenant component is created w
 tag scope, so all its resources carry that tenant's standard tags. The cluster always gets the
 tenant admission policy; with GPU pools, also the NVIDIA device plugin.
 
-Stack outputs: ``clusterName``, ``deployRunner`` (the CodeBuild project of the in-VPC run), and
+Stack outputs: ``clusterName``, ``deployRunner`` (the in-VPC run's project, image and source location), and
 ``tenants``: per tenant its namespace, repository URLs, model bucket name and key ARNs.
 """
 
@@ -79,7 +79,7 @@ def build(settings: Settings) -> None:
         for tenant in settings.tenants
     }
     pulumi.export("clusterName", platform.cluster.cluster_name)
-    pulumi.export("deployRunner", platform.runner.project_name)
+    pulumi.export("deployRunner", platform.runner.outputs)
     pulumi.export("tenants", outputs)
 
 

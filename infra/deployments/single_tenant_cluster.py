@@ -15,7 +15,7 @@ explicit AWS provider that assumes the configured role in the tenant's own accou
 configured external id and that account as the only one allowed: the platform's account holds none
 of the tenant's resources. The stack's ``roles`` are then that account's own baseline roles.
 
-Stack outputs: ``clusterName``, ``deployRunner`` (the CodeBuild project of the in-VPC run) and
+Stack outputs: ``clusterName``, ``deployRunner`` (the in-VPC run's project, image and source location) and
 ``tenant``: its account, VPC, namespace, repository URLs, model bucket and key ARNs.
 """
 
@@ -206,5 +206,5 @@ def build(settings: Settings) -> None:
     )
     space = TenantSpace(f"{name}-space", TenantSpaceArgs(settings, tenant, cluster, identity.workload_role), opts=opts)
     pulumi.export("clusterName", cluster.cluster_name)
-    pulumi.export("deployRunner", runner.project_name)
+    pulumi.export("deployRunner", runner.outputs)
     pulumi.export("tenant", {**outputs, "namespace": space.namespace_name})

@@ -582,3 +582,19 @@ def test_every_action_the_runner_is_granted_exists() -> None:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             for action in actions:
                 assert action.lower() in known, (name, action)
+
+
+@pytest.mark.parametrize(("name", "project", "bucket"), [
+    ("platform-prod", "aip-prod-platform-deploy-runner", f"aip-prod-platform-state-{PROD}-us-east-1"),
+    ("tenant-clinical-prod", "aip-prod-clinical-deploy-runner", f"aip-prod-platform-state-{PROD}-us-east-1"),
+])  # fmt: skip
+def test_stack_output_is_what_the_runbook_takes(name: str, project: str, bucket: str) -> None:
+    preview = stack(name)
+    record = runner_record(preview, PROJECT)
+    assert preview.outputs["deployRunner"] == {
+        "project": project,
+        "image": record.inputs["environment"]["image"],
+        "sourceBucket": bucket,
+        "sourceKey": f"deploy-runner/{name}/source.zip",
+    }
+    assert record.inputs["source"]["location"] == f"{bucket}/deploy-runner/{name}/source.zip"
