@@ -152,6 +152,36 @@ def test_admission_policies_type_check_without_warnings(clusters: Clusters, stac
     assert statuses == {POLICY_NAME: (True, {})}
 
 
+def daemonset_params() -> list[Any]:
+    # Stacks with GPU pools run the NVIDIA device plugin DaemonSet (asserted below: one at least).
+    return [
+        pytest.param(stack, id=stack)
+        for stack, settings in STACKS.items()
+        if any(tenant.gpu_pools for tenant in settings.tenants)
+    ]
+
+
+@pytest.mark.parametrize("stack", daemonset_params())
+def test_daemonset_pods_are_admitted_where_they_run(clusters: Clusters, stack: str) -> None:
+    # The DaemonSet controller creates its pods from the template; the pods (not the DaemonSet)
+    # meet the Priority, ServiceAccount and Pod Security admission of their namespace.
+    cluster = clusters[stack]
+    answers = {}
+    for daemonset in cluster.of_kind("DaemonSet"):
+        template = daemonset["spec"]["template"]
+        metadata = {
+            **template["metadata"],
+            "name": f"{daemonset['metadata']['name']}-0",
+            "namespace": daemonset["metadata"]["namespace"],
+        }
+        answer = cluster.api.create(
+            {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]}, dry_run=True
+        )
+        answers[object_key(daemonset)] = (answer.status, answer.message, answer.warnings)
+    assert answers == {object_key(daemonset): (201, "", []) for daemonset in cluster.of_kind("DaemonSet")}
+    assert answers
+
+
 # ---- a tenant's own workloads are admitted --------------------------------------------------------
 
 
@@ -464,3 +494,34 @@ def test_team_cannot_loosen_its_namespace_controls(clusters: Clusters, stack: st
     attempts = team_attempts(cluster, views(cluster.settings)[tenant])
     answers = {what: (answer.status, answer.message) for what, (answer, _) in attempts.items()}
     assert answers == {what: (403, denial) for what, (_, denial) in attempts.items()}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "open finding: the built-in edit role the team is bound to lets it delete or override its namespace's "
+        "NetworkPolicies, default-deny included (NET-6); docs/engines.md, Admission tests"
+    ),
+)
+@pytest.mark.parametrize("stack", STACKS)
+def test_teams_cannot_delete_their_default_deny_network_policy(clusters: Clusters, stack: str) -> None:
+    cluster = clusters[stack]
+    answers, refusals = {}, {}
+    for view in views(cluster.settings).values():
+        (default_deny,) = [
+            obj
+            for obj in cluster.of_kind("NetworkPolicy")
+            if obj["metadata"].get("namespace") == view.namespace
+            and obj["spec"]["podSelector"] == {}
+            and "ingress" not in obj["spec"]
+            and "egress" not in obj["spec"]
+        ]
+        path = cluster.api.object_path(default_deny)
+        answer = cluster.api.request("DELETE", path, params={"dryRun": "All"}, identity=view.identity)
+        answers[view.name] = (answer.status, answer.message)
+        name, user = default_deny["metadata"]["name"], view.identity.user
+        refusals[view.name] = (
+            403,
+            rbac_denial(user, "delete", "networkpolicies", view.namespace, name=name, group="networking.k8s.io"),
+        )
+    assert answers == refusals
