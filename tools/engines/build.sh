@@ -2,6 +2,8 @@
 # Builds the real engines the tests run, from their Go modules, into .engines/bin (`make engines`):
 #   pulumi          github.com/pulumi/pulumi/pkg/v3/cmd/pulumi   (tools/engines/pulumi/go.mod)
 #   kube-apiserver  k8s.io/kubernetes/cmd/kube-apiserver         (tools/engines/kubernetes/go.mod)
+#   kube-controller-manager  k8s.io/kubernetes/cmd/kube-controller-manager  (the same module; the
+#                   admission tests need its controllers: docs/engines.md, Admission tests)
 #   etcd            go.etcd.io/etcd/server/v3                    (tools/engines/etcd/go.mod)
 # Each engine has a module of its own so that Go's minimal version selection picks exactly the
 # dependency versions its upstream release was built with (one module would raise the shared
@@ -34,7 +36,7 @@ stamp_input() {
 
 stamp="$(stamp_input | sha256sum | cut -d' ' -f1)"
 if [[ -f "$out/stamp" && "$(cat "$out/stamp")" == "$stamp" ]] &&
-	[[ -x "$bin/pulumi" && -x "$bin/kube-apiserver" && -x "$bin/etcd" ]]; then
+	[[ -x "$bin/pulumi" && -x "$bin/kube-apiserver" && -x "$bin/kube-controller-manager" && -x "$bin/etcd" ]]; then
 	echo "engines: up to date in $bin (stamp $stamp)"
 	exit 0
 fi
@@ -73,7 +75,9 @@ build_pulumi() {
 # tags selinux,notest,grpcnotrace, `-s -w`, and the version variables of component-base and
 # client-go. gitCommit is left unset: the module proxy does not tell a module version's commit.
 # buildDate is the release time the proxy records, so that the binary does not depend on the day.
-build_kube_apiserver() {
+# build_kubernetes COMMAND builds k8s.io/kubernetes/cmd/COMMAND.
+build_kubernetes() {
+	local command="$1"
 	local minor="${kube_version#v1.}"
 	minor="${minor%%.*}"
 	local release_time
@@ -84,7 +88,7 @@ build_kube_apiserver() {
 		ldflags+=" -X $pkg.buildDate=$release_time"
 	done
 	(cd "$engines/kubernetes" && go build "${common[@]}" -tags selinux,notest,grpcnotrace \
-		-ldflags "$ldflags" -o "$staging/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+		-ldflags "$ldflags" -o "$staging/$command" "k8s.io/kubernetes/cmd/$command")
 }
 
 # etcd's release build (scripts/build_lib.sh of etcd-io/etcd) runs `go build` in ./server, the
@@ -95,9 +99,10 @@ build_etcd() {
 }
 
 timed "pulumi $pulumi_version" build_pulumi
-timed "kube-apiserver $kube_version" build_kube_apiserver
+timed "kube-apiserver $kube_version" build_kubernetes kube-apiserver
+timed "kube-controller-manager $kube_version" build_kubernetes kube-controller-manager
 timed "etcd $etcd_version" build_etcd
 
-mv -f "$staging/pulumi" "$staging/kube-apiserver" "$staging/etcd" "$bin/"
+mv -f "$staging/pulumi" "$staging/kube-apiserver" "$staging/kube-controller-manager" "$staging/etcd" "$bin/"
 echo "$stamp" >"$out/stamp"
-echo "engines: pulumi $pulumi_version, kube-apiserver $kube_version, etcd $etcd_version in $bin"
+echo "engines: pulumi $pulumi_version, kube-apiserver and kube-controller-manager $kube_version, etcd $etcd_version in $bin"

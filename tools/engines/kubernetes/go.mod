@@ -1,6 +1,8 @@
-// Builds kube-apiserver from the Kubernetes release module, at the minor version the reference
-// clusters run (secure-ai-platform:cluster.version defaults to 1.34). `make engines` runs
-// `go build k8s.io/kubernetes/cmd/kube-apiserver` here; docs/engines.md says how and why.
+// Builds kube-apiserver and kube-controller-manager from the Kubernetes release module, at the minor
+// version the reference clusters run (secure-ai-platform:cluster.version defaults to 1.34). `make
+// engines` runs `go build k8s.io/kubernetes/cmd/<command>` here; docs/engines.md says how and why.
+// go.sum also holds the modules only kube-controller-manager imports (added by one
+// `GOFLAGS=-mod=mod go build` of it; go.mod's requirements are unchanged by it).
 module github.com/secure-ai-platform/engines/kubernetes
 
 // k8s.io/kubernetes v1.34.4's own go.mod: `go 1.24.0` and `godebug default=go1.24`. The main
