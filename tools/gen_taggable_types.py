@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pulumi_aws
 
-OUTPUT = Path(__file__).resolve().parents[1] / "policy_packs/ai-guardrails/standards/aiplatform_standards/data/aws_taggable_types.json"
+STANDARDS = Path(__file__).resolve().parents[1] / "policy_packs/ai-guardrails/standards/aiplatform_standards"
+OUTPUT = STANDARDS / "data/aws_taggable_types.json"
 _TOKEN = re.compile(r"super\(\w+, __self__\).__init__\(\s*'(aws:[^']+)'")
 
 
