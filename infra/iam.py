@@ -33,7 +33,17 @@ def policy(
 
 
 def account_root(settings: Settings) -> str:
-    return f"arn:{settings.partition}:iam::{settings.account_id}:root"
+    return account_root_of(settings.partition, settings.account_id)
+
+
+def account_root_of(partition: str, account_id: str) -> str:
+    """An account's root principal: always exists, so a policy may name it before any role of the account does."""
+    return f"arn:{partition}:iam::{account_id}:root"
+
+
+def role_arn_in(partition: str, account_id: str, name: str) -> str:
+    """The ARN of the role ``name`` (path ``/``) in ``account_id``, e.g. a tier C tenant's runner, seen from outside."""
+    return f"arn:{partition}:iam::{account_id}:role/{name}"
 
 
 def role_arn(settings: Settings, owner: str, role: str) -> str:
@@ -44,8 +54,7 @@ def role_arn(settings: Settings, owner: str, role: str) -> str:
     writes such a policy depends on the role explicitly (KMS, S3 and ECR reject a policy that
     names a principal that does not exist yet).
     """
-    name = naming.role_name(settings.environment, owner, role)
-    return f"arn:{settings.partition}:iam::{settings.account_id}:role/{name}"
+    return role_arn_in(settings.partition, settings.account_id, naming.role_name(settings.environment, owner, role))
 
 
 def service_principal(service: str) -> str:

@@ -27,6 +27,19 @@ def role_name(environment: str, owner: str, role: str) -> str:
     return f"{PREFIX}-{environment}-{owner}-{role}"
 
 
+# The role part of a cluster stack's in-VPC deploy runner's role (standards: deploy_runner_role).
+DEPLOY_RUNNER_ROLE: str = platform()["deploy_runner_role"]
+
+
+def deploy_runner_role_name(environment: str, owner: str) -> str:
+    """The in-VPC deploy runner's role of a cluster stack, e.g. ``aip-prod-clinical-deploy-runner``.
+
+    The bootstrap's state policies and the tenant account's baseline admit it by this name before it exists
+    (``aws:PrincipalArn``); the live audit recognises it by the same rule.
+    """
+    return role_name(environment, owner, DEPLOY_RUNNER_ROLE)
+
+
 def bucket_name(environment: str, owner: str, purpose: str, account_id: str, region: str) -> str:
     """A globally unique bucket name, e.g. ``aip-prod-fraud-models-123456789012-us-east-1``."""
     return f"{PREFIX}-{environment}-{owner}-{purpose}-{account_id}-{region}"

@@ -76,7 +76,7 @@ LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
 
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 # The role the in-VPC deploy runner runs as (infra.components.deploy_runner names it the same way).
-DEPLOY_RUNNER_ROLE = "deploy-runner"
+DEPLOY_RUNNER_ROLE = naming.DEPLOY_RUNNER_ROLE
 SYSTEM_AMI_TYPE = "AL2023_x86_64_STANDARD"
 _NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
 _API_PORT = 443
