@@ -507,19 +507,7 @@ class Tenant(_Model):
     @field_validator("name")
     @classmethod
     def _dns_label(cls, value: str) -> str:
-        if not _DNS_LABEL.match(value):
-            raise _problem("'{value}' is not a DNS label (use lowercase letters, digits and '-')", value=value)
-        if value in _STANDARDS["kubernetes"]["system_namespaces"] or value == _STANDARDS["tags"]["platform_owner"]:
-            raise _problem("'{value}' is reserved for the platform (choose another name)", value=value)
-        too_long = _derived_names_too_long(value)
-        if too_long:
-            raise _problem(
-                "'{value}' is too long: {names} (use at most {limit} characters)",
-                value=value,
-                names="; ".join(too_long),
-                limit=max_tenant_name_length(),
-            )
-        return value
+        return _tenant_name(value)
 
     @field_validator("monthly_budget_usd")
     @classmethod
@@ -608,6 +596,23 @@ def max_tenant_name_length() -> int:
     while not _derived_names_too_long("a" * (length + 1)):
         length += 1
     return length
+
+
+def _tenant_name(value: str) -> str:
+    """A tenant's name: a DNS label, not the platform's, short enough for every name derived from it."""
+    if not _DNS_LABEL.match(value):
+        raise _problem("'{value}' is not a DNS label (use lowercase letters, digits and '-')", value=value)
+    if value in _STANDARDS["kubernetes"]["system_namespaces"] or value == _STANDARDS["tags"]["platform_owner"]:
+        raise _problem("'{value}' is reserved for the platform (choose another name)", value=value)
+    too_long = _derived_names_too_long(value)
+    if too_long:
+        raise _problem(
+            "'{value}' is too long: {names} (use at most {limit} characters)",
+            value=value,
+            names="; ".join(too_long),
+            limit=max_tenant_name_length(),
+        )
+    return value
 
 
 # --- account baseline (deployment account-baseline; infra/deployments/account_baseline.py) ---
@@ -729,11 +734,38 @@ class PullThroughCache(_Model):
         return UPSTREAM_REGISTRIES[self.upstream][0]
 
 
+class DeployRunnerAccess(_Model):
+    """The tier C cluster stack whose in-VPC deploy runner runs in this account, and the platform's bootstrap keys it
+    uses: its state lives in the platform account's bootstrap bucket (the platform prod bootstrap stack's
+    ``stateKeyArn`` and ``secretsKeyArn`` outputs, as that stack's ``stateBackend`` names them)."""
+
+    tenant: str
+    state_key_arn: str
+    secrets_key_arn: str
+
+    @field_validator("tenant")
+    @classmethod
+    def _tenant(cls, value: str) -> str:
+        return _tenant_name(value)
+
+    @field_validator("state_key_arn", "secrets_key_arn")
+    @classmethod
+    def _key(cls, value: str, info: ValidationInfo) -> str:
+        return _bootstrap_key_arn(value, info.field_name or "")
+
+
 class TenantDeployment(_Model):
-    """A tier C tenant's account: the role that the platform account's deployer assumes there (platform_roles)."""
+    """A tier C tenant's account: the role that the platform account's deployer assumes there (platform_roles).
+
+    ``deploy_runner``: when a tier C cluster stack (``tenant-<tenant>-<env>``) deploys to this account, its in-VPC
+    deploy runner (``aip-<env>-<tenant>-deploy-runner``) runs here and assumes the same role with the same external
+    id, and the account's tenant boundary lets it use exactly the two bootstrap keys. Default none: only the
+    deployer (an account with dedicated hosts only has no runner).
+    """
 
     deployer_role_arn: str
     external_id: str
+    deploy_runner: DeployRunnerAccess | None = None
 
     @field_validator("deployer_role_arn")
     @classmethod
@@ -837,12 +869,27 @@ class BaselineConfig(_Model):
     @model_validator(mode="after")
     def _tenant_deployment_from_another_account(self) -> BaselineConfig:
         deployment = self.tenant_deployment
-        if deployment is not None and _arn_account(deployment.deployer_role_arn) == self.account_id:
+        if deployment is None:
+            return self
+        platform_account = _arn_account(deployment.deployer_role_arn)
+        if platform_account == self.account_id:
             raise _problem(
                 "tenantDeployment.deployerRoleArn: '{arn}' is in this account (name the platform account's deployer, "
                 "the roles.deployer output of its baseline stack, e.g. baseline-prod)",
                 arn=deployment.deployer_role_arn,
             )
+        runner = deployment.deploy_runner
+        keys = (("stateKeyArn", runner.state_key_arn), ("secretsKeyArn", runner.secrets_key_arn)) if runner else ()
+        for key, arn in keys:
+            if _arn_account(arn) != platform_account:
+                raise _problem(
+                    "tenantDeployment.deployRunner.{key}: '{arn}' is not in the platform account {account} of "
+                    "deployerRoleArn (the tier C stacks' state lives in that account's bootstrap bucket: use its "
+                    "bootstrap stack's {key} output)",
+                    key=key,
+                    arn=arn,
+                    account=platform_account,
+                )
         return self
 
     @model_validator(mode="after")
@@ -885,13 +932,16 @@ class BaselineConfig(_Model):
 # --- bootstrap (deployment bootstrap; infra/deployments/bootstrap.py) ---
 
 
-class BootstrapConfig(_Model):
-    """The account whose Pulumi state bucket and secrets key the bootstrap stack creates."""
+class TenantStateAccount(_Model):
+    """A tier C tenant whose cluster stack keeps its state in this bucket, and the account its deploy runner runs in."""
 
+    tenant: str
     account_id: str
-    # The state holds every stack's resource properties (tier C tenants' too, in the platform's prod account):
-    # its resources carry the highest classification unless the account never holds such data.
-    data_classification: Classification = "regulated"
+
+    @field_validator("tenant")
+    @classmethod
+    def _tenant(cls, value: str) -> str:
+        return _tenant_name(value)
 
     @field_validator("account_id")
     @classmethod
@@ -899,6 +949,47 @@ class BootstrapConfig(_Model):
         if not _ACCOUNT_ID.match(value):
             raise _problem("'{value}' is not an AWS account id (12 digits, quoted in YAML)", value=value)
         return value
+
+
+class BootstrapConfig(_Model):
+    """The account whose Pulumi state bucket and secrets key the bootstrap stack creates.
+
+    ``tenant_accounts``: the tier C tenants whose cluster stack (``tenant-<tenant>-<env>``) keeps its state here
+    while its in-VPC deploy runner runs in the tenant's own account; the bucket and key policies admit exactly
+    those runners (infra.components.state_backend). Default none: the account's own principals only.
+    """
+
+    account_id: str
+    # The state holds every stack's resource properties (tier C tenants' too, in the platform's prod account):
+    # its resources carry the highest classification unless the account never holds such data.
+    data_classification: Classification = "regulated"
+    tenant_accounts: tuple[TenantStateAccount, ...] = ()
+
+    @field_validator("account_id")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        if not _ACCOUNT_ID.match(value):
+            raise _problem("'{value}' is not an AWS account id (12 digits, quoted in YAML)", value=value)
+        return value
+
+    @model_validator(mode="after")
+    def _tenant_accounts(self) -> BootstrapConfig:
+        tenants = [entry.tenant for entry in self.tenant_accounts]
+        repeated = sorted({tenant for tenant in tenants if tenants.count(tenant) > 1})
+        if repeated:
+            raise _problem(
+                "tenantAccounts: tenant {repeated} is listed twice (one entry per tier C tenant)",
+                repeated=", ".join(repeated),
+            )
+        for index, entry in enumerate(self.tenant_accounts):
+            if entry.account_id == self.account_id:
+                raise _problem(
+                    "tenantAccounts[{index}].accountId: '{account}' is this bootstrap's own account (its principals "
+                    "are admitted already; list only tier C tenants' own accounts)",
+                    index=index,
+                    account=entry.account_id,
+                )
+        return self
 
 
 # --- tier C (deployments single-tenant-cluster and dedicated-hosts) ---
@@ -1110,6 +1201,19 @@ _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _KMS_KEY_ARN = re.compile(r"^arn:aws[-a-z]*:kms:([a-z0-9-]+):(\d{12}):key/[0-9a-f-]+$")
 
 
+def _bootstrap_key_arn(value: str, field_name: str) -> str:
+    """A bootstrap key's ARN (``stateKeyArn`` or ``secretsKeyArn``): IAM policies scope by key ARN, never by alias."""
+    if not _KMS_KEY_ARN.match(value):
+        output = "stateKeyArn" if field_name == "state_key_arn" else "secretsKeyArn"
+        raise _problem(
+            "'{value}' is not a KMS key ARN (use arn:aws:kms:<region>:<account>:key/<id>, the bootstrap stack's "
+            "{output} output; an alias cannot scope an IAM policy)",
+            value=value,
+            output=output,
+        )
+    return value
+
+
 class StateBackend(_Model):
     """Where the stack's Pulumi state and secrets live: the bootstrap stack's outputs (infra/deployments/bootstrap.py).
 
@@ -1136,15 +1240,7 @@ class StateBackend(_Model):
     @field_validator("state_key_arn", "secrets_key_arn")
     @classmethod
     def _key(cls, value: str, info: ValidationInfo) -> str:
-        if not _KMS_KEY_ARN.match(value):
-            output = "stateKeyArn" if info.field_name == "state_key_arn" else "secretsKeyArn"
-            raise _problem(
-                "'{value}' is not a KMS key ARN (use arn:aws:kms:<region>:<account>:key/<id>, the bootstrap stack's "
-                "{output} output; an alias cannot scope an IAM policy)",
-                value=value,
-                output=output,
-            )
-        return value
+        return _bootstrap_key_arn(value, info.field_name or "")
 
     def key_regions(self) -> dict[str, str]:
         """Each key's region, by its config key name."""

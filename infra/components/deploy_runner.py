@@ -48,7 +48,15 @@ from infra import iam, naming
 from infra.components.cluster import DEPLOY_RUNNER_ROLE, LOG_RETENTION_DAYS
 from infra.components.network import IsolatedNetwork
 from infra.components.registry import PULL_ACTIONS, PUSH_ACTIONS, lifecycle_policy
-from infra.config import PROJECT, Settings, StateBackend
+from infra.components.state_backend import (
+    METADATA_KEY,
+    SOURCE_READ_ACTIONS,
+    STATE_KEY_USE_THROUGH_S3,
+    STATE_OBJECT_ACTIONS,
+    source_key,
+    stack_state_objects,
+)
+from infra.config import Settings, StateBackend
 from infra.tags import PLATFORM
 
 TYPE = "secure-ai-platform:deploy_runner:DeployRunner"
@@ -58,8 +66,6 @@ ROLE = DEPLOY_RUNNER_ROLE
 # every Kubernetes provider, explicit or default, whatever its parent.
 KUBERNETES_PROVIDERS = "**pulumi:providers:kubernetes::**"
 POLICY_PACK = "policy_packs/ai-guardrails"
-# Where CI uploads the repository for the in-VPC run, in the state bucket.
-SOURCE_PREFIX = "deploy-runner"
 # The image's virtual environment (tools/deploy-runner/Dockerfile): the project's .venv points at it.
 IMAGE_VENV = "/opt/deploy-runner/venv"
 REPOSITORY = "deploy-runner"
@@ -145,11 +151,6 @@ def venv_links() -> list[str]:
     if pack is not None:
         links.append(f"{POLICY_PACK}/{pack}")
     return links
-
-
-def source_key(stack: str) -> str:
-    """The S3 key of the repository archive the in-VPC run of ``stack`` builds from."""
-    return f"{SOURCE_PREFIX}/{stack}/source.zip"
 
 
 def project_name(settings: Settings, owner: str) -> str:
@@ -283,24 +284,6 @@ def repository_name(settings: Settings, owner: str) -> str:
     return naming.repository_name(settings.environment, owner, REPOSITORY)
 
 
-def state_objects(settings: Settings, scope: RunnerScope) -> list[str]:
-    """The state bucket's objects the Pulumi DIY backend reads and writes for this one stack.
-
-    pulumi/pulumi pkg/backend/diy (v3.274.1), project mode: the checkpoint and its ``.bak``, gzip/zstd
-    variants and tags (store.go ``StackBasePath``, state.go ``stackPath``/``backupTarget``, stack_tags.go),
-    history and backups (store.go ``HistoryDir``/``BackupDir``), locks (lock.go ``stackLockDir``:
-    ``organization/<project>/<stack>``).
-    """
-    bucket = f"arn:{settings.partition}:s3:::{scope.backend.bucket}"
-    stack = scope.stack
-    return [
-        f"{bucket}/.pulumi/stacks/{PROJECT}/{stack}.*",
-        f"{bucket}/.pulumi/history/{PROJECT}/{stack}/*",
-        f"{bucket}/.pulumi/backups/{PROJECT}/{stack}/*",
-        f"{bucket}/.pulumi/locks/organization/{PROJECT}/{stack}/*",
-    ]
-
-
 def runner_permissions(settings: Settings, scope: RunnerScope) -> list[iam.Statement]:
     """The runner role's permissions, each statement for one need of the in-VPC run (docs/deploy.md)."""
     bucket = f"arn:{settings.partition}:s3:::{scope.backend.bucket}"
@@ -312,14 +295,15 @@ def runner_permissions(settings: Settings, scope: RunnerScope) -> list[iam.State
             # metadata file.
             "Sid": "ReadSourceAndStateMetadata",
             "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-            "Resource": [f"{bucket}/{source_key(scope.stack)}", f"{bucket}/.pulumi/meta.yaml"],
+            "Action": list(SOURCE_READ_ACTIONS),
+            "Resource": [f"{bucket}/{source_key(scope.stack)}", f"{bucket}/{METADATA_KEY}"],
         },
         {
+            # The DIY backend's objects of this one stack (infra.components.state_backend.stack_state_objects).
             "Sid": "ReadWriteThisStacksState",
             "Effect": "Allow",
-            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-            "Resource": state_objects(settings, scope),
+            "Action": list(STATE_OBJECT_ACTIONS),
+            "Resource": stack_state_objects(bucket, scope.stack),
         },
         {
             # Listing finds the stack's checkpoint and locks; without it S3 answers a missing optional
@@ -336,7 +320,7 @@ def runner_permissions(settings: Settings, scope: RunnerScope) -> list[iam.State
             # (infra.components.state_backend).
             "Sid": "StateKeyThroughS3",
             "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Action": list(STATE_KEY_USE_THROUGH_S3),
             "Resource": scope.backend.state_key_arn,
             "Condition": {"StringEquals": {"kms:ViaService": iam.regional_service(settings, "s3")}},
         },

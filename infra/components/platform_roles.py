@@ -13,15 +13,17 @@ per account, each with a trust policy scoped to who may assume it and a permissi
 - ``ci`` (GitHub Actions, the CI repository's branches): pushes images to tenant repositories.
 - ``audit`` (humans with MFA, or the deployer's workflows): read-only, what the live audit reads.
 - ``tenant-deployment``, in a tier C tenant's own account only (``baseline.tenantDeployment``): the platform
-  account's deployer assumes it, with the tier C stack's external id, to deploy that tenant's stacks there;
+  account's deployer assumes it, with the tier C stack's external id, to deploy that tenant's stacks there, and
+  so does the tier C cluster stack's in-VPC deploy runner in this account (run 2), with the same external id;
   the deployer's permissions, nothing more (``aip-<env>-tenant-deployment``, path ``/``: the tier C stacks
   name it by ``tenantAccount.roleName``, and STS matches the whole ARN, path included).
 
 The boundaries are managed policies:
 
 - the tenant boundary, which every tenant role must carry: no IAM changes, no KMS key
-  administration, keys of this account only, and no access to resources tagged for another
-  tenant (``aws:ResourceTag`` / ``aws:RequestTag`` against ``aws:PrincipalTag``);
+  administration, keys of this account only (in a tier C tenant's account, plus the platform's two
+  bootstrap keys for the tier C cluster stack's deploy runner alone), and no access to resources
+  tagged for another tenant (``aws:ResourceTag`` / ``aws:RequestTag`` against ``aws:PrincipalTag``);
 - the platform boundary, carried by every role of the baseline: no long-lived IAM credentials,
   keys of this account only, audit evidence (trail, log bucket and group, detector, analyzers,
   the break-glass alarm) never destroyed by anyone, and the baseline changed only by
@@ -44,7 +46,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import iam, naming
-from infra.config import BaselineConfig, GithubTrust, Settings, TenantDeployment
+from infra.components.state_backend import RUNNER_SECRETS_ACTIONS, STATE_KEY_USE_THROUGH_S3
+from infra.config import BaselineConfig, DeployRunnerAccess, GithubTrust, Settings, TenantDeployment
 from infra.config import PlatformRoles as RoleArns
 from infra.tags import PLATFORM
 
@@ -230,15 +233,46 @@ def ecr_templates_trust(account_id: str) -> iam.Statement:
     }
 
 
-def tenant_deployment_trust(deployment: TenantDeployment) -> iam.Statement:
-    """The platform account's deployer, only with the tier C stack's external id (``sts:ExternalId``)."""
-    return {
-        "Sid": "PlatformDeployerWithExternalId",
-        "Effect": "Allow",
-        "Principal": {"AWS": deployment.deployer_role_arn},
-        "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"sts:ExternalId": deployment.external_id}},
-    }
+def tenant_runner_arn(settings: Settings, runner: DeployRunnerAccess) -> str:
+    """The tier C cluster stack's in-VPC deploy runner role in this account (naming.deploy_runner_role_name)."""
+    name = naming.deploy_runner_role_name(settings.environment, runner.tenant)
+    return iam.role_arn_in(settings.partition, settings.account_id, name)
+
+
+def tenant_deployment_trust(settings: Settings, deployment: TenantDeployment) -> list[iam.Statement]:
+    """Who assumes the tenant deployment role, each only with the tier C stack's external id (``sts:ExternalId``).
+
+    - the platform account's deployer (run 1 of the tier C stacks, from CI);
+    - with ``deployRunner``, the tier C cluster stack's deploy runner in this account (run 2: the program's
+      provider assumes this role with the runner's credentials, docs/deploy.md). That stack creates the runner,
+      after this role, so the principal is the account root narrowed by ``aws:PrincipalArn`` (IAM rejects a trust
+      policy naming a role that does not exist; for a role session ``aws:PrincipalArn`` is the role's ARN, AWS IAM
+      User Guide, "AWS global condition context keys"). A same-account root principal also requires the runner's
+      own policy to allow the call, which its ``AssumeTenantDeploymentRole`` statement does.
+    """
+    statements: list[iam.Statement] = [
+        {
+            "Sid": "PlatformDeployerWithExternalId",
+            "Effect": "Allow",
+            "Principal": {"AWS": deployment.deployer_role_arn},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": deployment.external_id}},
+        }
+    ]
+    if deployment.deploy_runner is not None:
+        statements.append(
+            {
+                "Sid": "TenantDeployRunnerWithExternalId",
+                "Effect": "Allow",
+                "Principal": {"AWS": iam.account_root(settings)},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"sts:ExternalId": deployment.external_id},
+                    "ArnLike": {"aws:PrincipalArn": tenant_runner_arn(settings, deployment.deploy_runner)},
+                },
+            }
+        )
+    return statements
 
 
 def human_trust(principals: Sequence[str], mfa_max_age_seconds: int) -> iam.Statement:
@@ -309,8 +343,15 @@ def _deny_other_tenant(sid: str, key: str, allowed: str | list[str], exempt: dic
     }
 
 
-def tenant_boundary(settings: Settings) -> list[iam.Statement]:
-    """The permissions boundary every tenant role carries (IAM-3)."""
+def tenant_boundary(settings: Settings, deployment: TenantDeployment | None = None) -> list[iam.Statement]:
+    """The permissions boundary every tenant role carries (IAM-3).
+
+    In a tier C tenant's account whose ``deployment`` has a ``deployRunner``, the tier C cluster stack's runner keeps
+    its state in the platform account's bootstrap bucket: the boundary lets that one role (``aws:PrincipalArn``) use
+    the platform's state key through S3 and decrypt with its secrets key, as its own policy does
+    (infra.components.deploy_runner, ``StateKeyThroughS3``, ``DecryptStackDataKey``), and no other key of
+    another account.
+    """
     own_tenant = f"${{aws:PrincipalTag/{TENANT_TAG}}}"
     # Roles of the platform itself (tagged tenant=platform) serve every tenant, e.g. a cluster role.
     other_tenant = {f"aws:PrincipalTag/{TENANT_TAG}": PLATFORM}
@@ -343,6 +384,7 @@ def tenant_boundary(settings: Settings) -> list[iam.Statement]:
             "Resource": _account_keys(settings),
             "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
         },
+        *_deploy_runner_state_keys(settings, deployment),
         {"Sid": "DenyIamChanges", "Effect": "Deny", "Action": list(IAM_WRITE_ACTIONS), "Resource": "*"},
         {"Sid": "DenyKeyAdministration", "Effect": "Deny", "Action": list(KMS_ADMIN_ACTIONS), "Resource": "*"},
         # Platform-owned shared resources (the cluster, shared subnets, the device-plugin mirror) stay
@@ -360,6 +402,35 @@ def tenant_boundary(settings: Settings) -> list[iam.Statement]:
                 "ForAnyValue:StringEquals": {"aws:TagKeys": [TENANT_TAG]},
                 "StringNotEquals": other_tenant,
             },
+        },
+    ]
+
+
+def _deploy_runner_state_keys(settings: Settings, deployment: TenantDeployment | None) -> list[iam.Statement]:
+    """The platform's two bootstrap keys, for the tier C cluster stack's runner only (``tenant_boundary``)."""
+    access = deployment.deploy_runner if deployment is not None else None
+    if access is None:
+        return []
+    runner = {"aws:PrincipalArn": tenant_runner_arn(settings, access)}
+    # S3 calls KMS in the bucket's region, which is the state key's (SSE-KMS keys are regional).
+    key_region = access.state_key_arn.split(":")[3]
+    return [
+        {
+            "Sid": "AllowDeployRunnerStateKeyThroughS3",
+            "Effect": "Allow",
+            "Action": list(STATE_KEY_USE_THROUGH_S3),
+            "Resource": access.state_key_arn,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"s3.{key_region}.amazonaws.com"},
+                "ArnLike": runner,
+            },
+        },
+        {
+            "Sid": "AllowDeployRunnerStackSecrets",
+            "Effect": "Allow",
+            "Action": list(RUNNER_SECRETS_ACTIONS),
+            "Resource": access.secrets_key_arn,
+            "Condition": {"ArnLike": runner},
         },
     ]
 
@@ -647,7 +718,7 @@ class PlatformRoles(pulumi.ComponentResource):
             path=PATH,
             description="Permissions boundary of every tenant role: no IAM changes, no key administration, "
             "no other tenant's resources",
-            policy=iam.document(tenant_boundary(settings)),
+            policy=iam.document(tenant_boundary(settings, baseline.tenant_deployment)),
             opts=child,
         )
         self.platform_boundary = aws.iam.Policy(
@@ -744,7 +815,7 @@ class PlatformRoles(pulumi.ComponentResource):
             path="/",
             description=f"The platform account's deployer ({deployment.deployer_role_arn}) deploys this tenant's "
             "tier C stacks",
-            assume_role_policy=iam.document([tenant_deployment_trust(deployment)]),
+            assume_role_policy=iam.document(tenant_deployment_trust(settings, deployment)),
             permissions_boundary=self.platform_boundary.arn,
             max_session_duration=SESSION_SECONDS,
             opts=pulumi.ResourceOptions(parent=self),

@@ -26,6 +26,16 @@ from preflight import Preview, preview_function, preview_program
 REPO = Path(__file__).resolve().parents[2]
 PACK = REPO / "policy_packs" / "ai-guardrails"
 ACCOUNTS = {"bootstrap-dev": "111122223333", "bootstrap-prod": "444455556666"}
+# The tier C tenants whose cluster stack keeps its state in each bootstrap's bucket (bootstrap.tenantAccounts):
+# their runners' access is tests/infra/test_tier_c_state_access.py's.
+TENANT_RUNNER_STATEMENTS = {
+    "bootstrap-dev": set(),
+    "bootstrap-prod": {
+        "ClinicalDeployRunnerReadsSource",
+        "ClinicalDeployRunnerState",
+        "ClinicalDeployRunnerLists",
+    },
+}
 KEY = "aws:kms/key:Key"
 BUCKET = "aws:s3/bucket:Bucket"
 
@@ -72,7 +82,10 @@ def test_state_key_is_used_only_through_s3_by_the_accounts_iam_principals(previe
     account, env = ACCOUNTS[preview.stack], _env(preview)
     root = f"arn:aws:iam::{account}:root"
     key = preview.get(KEY, "state-state")
-    assert statements(key) == {
+    policy = statements(key)
+    tenants = {"bootstrap-dev": set(), "bootstrap-prod": {"TenantDeployRunnersThroughS3"}}[preview.stack]
+    assert set(policy) - {"AccountAdministration", "AccountPrincipalsThroughS3"} == tenants
+    assert {sid: policy[sid] for sid in ("AccountAdministration", "AccountPrincipalsThroughS3")} == {
         "AccountAdministration": {
             "Sid": "AccountAdministration",
             "Effect": "Allow",
@@ -100,7 +113,8 @@ def test_secrets_key_admits_what_the_cli_calls_for_stack_secrets(preview: Previe
     account = ACCOUNTS[preview.stack]
     root = f"arn:aws:iam::{account}:root"
     policy = statements(preview.get(KEY, "state-stack-secrets"))
-    assert set(policy) == {"AccountAdministration", "AccountPrincipalsEncryptStackSecrets"}
+    tenants = {"bootstrap-dev": set(), "bootstrap-prod": {"TenantDeployRunnersDecryptStackSecrets"}}[preview.stack]
+    assert set(policy) == {"AccountAdministration", "AccountPrincipalsEncryptStackSecrets", *tenants}
     assert policy["AccountAdministration"]["Principal"] == {"AWS": root}
     assert policy["AccountAdministration"]["Action"] == list(ADMIN_ACTIONS)
     assert policy["AccountPrincipalsEncryptStackSecrets"] == {
@@ -160,10 +174,19 @@ def test_state_bucket_is_versioned_encrypted_private_and_tls_only(preview: Previ
     assert policy["DenyEncryptionOverrides"]["Condition"] == {
         "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"}
     }
+    # Only a header that is present and names another encryption is refused: the CLI sends none (the bucket default
+    # applies), and a negated or IfExists operator is true on an absent key (IAM User Guide, "IAM JSON policy
+    # elements: Condition operators"); tests/infra/test_tier_c_state_access.py evaluates the CLI's writes.
     assert policy["DenyNonKmsEncryption"]["Condition"] == {
-        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
+        "Null": {"s3:x-amz-server-side-encryption": "false"},
+        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
     }
-    assert set(policy) == {"DenyInsecureTransport", "DenyEncryptionOverrides", "DenyNonKmsEncryption"}
+    assert set(policy) == {
+        "DenyInsecureTransport",
+        "DenyEncryptionOverrides",
+        "DenyNonKmsEncryption",
+        *TENANT_RUNNER_STATEMENTS[preview.stack],
+    }
     lifecycle = preview.get("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "state").inputs
     days = {"bootstrap-dev": 90, "bootstrap-prod": 365}[preview.stack]
     assert lifecycle["rules"] == [
@@ -195,8 +218,11 @@ def test_every_resource_carries_the_states_classification(preview: Preview) -> N
 
 def test_outputs_are_what_the_cli_takes(preview: Preview) -> None:
     """`pulumi login` reads the bucket URL's ``region`` (gocloud.dev aws/aws.go ``V2ConfigFromURLParams``, which
-    ignores ``awssdk``); the awskms keeper joins the URL's host and path into the key id, so an alias with slashes
-    works (gocloud.dev secrets/awskms/kms.go ``OpenKeeperURL``)."""
+    ignores ``awssdk``); the awskms keeper joins the URL's host and path and trims the leading ``/`` into the key id
+    (gocloud.dev secrets/awskms/kms.go ``OpenKeeperURL``; an ARN's ``:`` cannot stand in a URL's host, hence
+    ``awskms:///<ARN>``), and the key id is the alias ARN, the form KMS accepts from another account too (AWS KMS
+    API Reference, Encrypt, ``KeyId``: "To specify a KMS key in a different AWS account, you must use the key ARN
+    or alias ARN")."""
     account, env = ACCOUNTS[preview.stack], _env(preview)
     bucket = f"aip-{env}-platform-state-{account}-us-east-1"
     outputs = dict(preview.outputs)
@@ -206,7 +232,8 @@ def test_outputs_are_what_the_cli_takes(preview: Preview) -> None:
         "stateBucketName": bucket,
         "secretsKeyAlias": f"alias/{env}/platform/stack-secrets",
         "backendUrl": f"s3://{bucket}?region=us-east-1&awssdk=v2",
-        "secretsProvider": f"awskms://alias/{env}/platform/stack-secrets?region=us-east-1",
+        "secretsProvider": f"awskms:///arn:aws:kms:us-east-1:{account}:alias/{env}/platform/stack-secrets"
+        "?region=us-east-1",
     }
 
 
@@ -277,6 +304,38 @@ def test_the_pack_judges_the_state_resources_by_their_purposes() -> None:
             [
                 "bootstrap.dataClassification: 'secret' is not allowed (use 'public', 'internal', 'confidential', "
                 "'restricted' or 'regulated')"
+            ],
+        ),
+        (
+            {"bootstrap": {"accountId": "444455556666", "tenantAccounts": [{"tenant": "Clinical", "accountId": "1"}]}},
+            [
+                "bootstrap.tenantAccounts[0].tenant: 'Clinical' is not a DNS label (use lowercase letters, digits "
+                "and '-')",
+                "bootstrap.tenantAccounts[0].accountId: '1' is not an AWS account id (12 digits, quoted in YAML)",
+            ],
+        ),
+        (
+            {
+                "bootstrap": {
+                    "accountId": "444455556666",
+                    "tenantAccounts": [
+                        {"tenant": "clinical", "accountId": "555566667777"},
+                        {"tenant": "clinical", "accountId": "666677778888"},
+                    ],
+                }
+            },
+            ["bootstrap: tenantAccounts: tenant clinical is listed twice (one entry per tier C tenant)"],
+        ),
+        (
+            {
+                "bootstrap": {
+                    "accountId": "444455556666",
+                    "tenantAccounts": [{"tenant": "clinical", "accountId": "444455556666"}],
+                }
+            },
+            [
+                "bootstrap: tenantAccounts[0].accountId: '444455556666' is this bootstrap's own account (its "
+                "principals are admitted already; list only tier C tenants' own accounts)"
             ],
         ),
     ],

@@ -72,15 +72,33 @@ def test_the_role_the_tier_c_stack_assumes_is_created_by_its_accounts_baseline(
     assert role.inputs["path"] == "/"
     assert role.outputs["arn"] == account.role_arn("aws")
     assert baseline.outputs["tenantDeploymentRoleArn"] == account.role_arn("aws")
-    assert statements(role, "assumeRolePolicy") == {
-        "PlatformDeployerWithExternalId": {
-            "Sid": "PlatformDeployerWithExternalId",
-            "Effect": "Allow",
-            "Principal": {"AWS": _platform_deployer(previews, tier_c)},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"sts:ExternalId": account.external_id}},
-        }
+    trust = statements(role, "assumeRolePolicy")
+    assert trust.pop("PlatformDeployerWithExternalId") == {
+        "Sid": "PlatformDeployerWithExternalId",
+        "Effect": "Allow",
+        "Principal": {"AWS": _platform_deployer(previews, tier_c)},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": account.external_id}},
     }
+    # A cluster stack's in-VPC runner in the tenant's account assumes the role too, with the same external id
+    # (tests/infra/test_tier_c_state_access.py); dedicated hosts run no runner.
+    runner = {"tenant-clinical-prod": "aip-prod-clinical-deploy-runner", "hosts-genomics-prod": None}[tier_c]
+    assert trust == (
+        {
+            "TenantDeployRunnerWithExternalId": {
+                "Sid": "TenantDeployRunnerWithExternalId",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account.account_id}:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"sts:ExternalId": account.external_id},
+                    "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{account.account_id}:role/{runner}"},
+                },
+            }
+        }
+        if runner
+        else {}
+    )
     assert role.inputs["maxSessionDuration"] == 3600
 
 
@@ -231,4 +249,35 @@ def test_a_malformed_external_id_is_refused() -> None:
     assert caught.value.problems == [
         "baseline.tenantDeployment.externalId: is not an external id (2 to 1224 letters, digits and +=,.@:/_-; the "
         "tier C stack's tenantAccount.externalId)"
+    ]
+
+
+def test_a_runners_keys_must_be_the_platform_accounts_bootstrap_keys() -> None:
+    """The tier C stacks' state lives in the deployer's (platform) account; a key elsewhere would admit nothing useful."""
+    config = _config("baseline-clinical-prod")
+    runner = config[f"{PROJECT}:baseline"]["tenantDeployment"]["deployRunner"]
+    runner["secretsKeyArn"] = "arn:aws:kms:us-east-1:555566667777:key/70bd4d82-0d90-4d4a-d5ef-cdaa6dc8b905"
+    with pytest.raises(ConfigError) as caught:
+        settings_from_stack_file(config, "baseline-clinical-prod")
+    assert caught.value.problems == [
+        "baseline: tenantDeployment.deployRunner.secretsKeyArn: 'arn:aws:kms:us-east-1:555566667777:key/70bd4d82-0d90-"
+        "4d4a-d5ef-cdaa6dc8b905' is not in the platform account 444455556666 of deployerRoleArn (the tier C stacks' "
+        "state lives in that account's bootstrap bucket: use its bootstrap stack's secretsKeyArn output)"
+    ]
+
+
+def test_a_runners_tenant_and_keys_are_validated_where_they_are_written() -> None:
+    config = _config("baseline-clinical-prod")
+    config[f"{PROJECT}:baseline"]["tenantDeployment"]["deployRunner"] = {
+        "tenant": "platform",
+        "stateKeyArn": "alias/prod/platform/state",
+        "secretsKeyArn": "arn:aws:kms:us-east-1:444455556666:key/70bd4d82-0d90-4d4a-d5ef-cdaa6dc8b905",
+    }
+    with pytest.raises(ConfigError) as caught:
+        settings_from_stack_file(config, "baseline-clinical-prod")
+    assert caught.value.problems == [
+        "baseline.tenantDeployment.deployRunner.tenant: 'platform' is reserved for the platform (choose another name)",
+        "baseline.tenantDeployment.deployRunner.stateKeyArn: 'alias/prod/platform/state' is not a KMS key ARN (use "
+        "arn:aws:kms:<region>:<account>:key/<id>, the bootstrap stack's stateKeyArn output; an alias cannot scope an "
+        "IAM policy)",
     ]
