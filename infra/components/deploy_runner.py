@@ -423,7 +423,12 @@ def runner_permissions(settings: Settings, scope: RunnerScope) -> list[iam.State
 def trust_policy(settings: Settings, name: str) -> list[iam.Statement]:
     """CodeBuild, for this project of this account only (confused-deputy conditions).
 
-    The project ARN and, for the build it starts, the build ARN (``build/<project>:<id>``).
+    CodeBuild acts for a project with the project's ARN as ``aws:SourceArn``, never a build's: the CodeBuild User
+    Guide's "Cross-service confused deputy prevention" page pins a service role's trust to
+    ``arn:aws:codebuild:<region>:<account>:project/<project-name>``, and its "Amazon ECR sample for CodeBuild"
+    admits ``codebuild.amazonaws.com`` pulling a project's image with ``StringEquals`` on that same project ARN and
+    ``aws:SourceAccount``. So the condition is that one ARN, exactly, with the account it names; a ``build/…``
+    pattern matched nothing CodeBuild sends.
     """
     return [
         {
@@ -432,13 +437,10 @@ def trust_policy(settings: Settings, name: str) -> list[iam.Statement]:
             "Principal": {"Service": CODEBUILD},
             "Action": "sts:AssumeRole",
             "Condition": {
-                "StringEquals": {"aws:SourceAccount": settings.account_id},
-                "ArnLike": {
-                    "aws:SourceArn": [
-                        _arn(settings, "codebuild", f"project/{name}"),
-                        _arn(settings, "codebuild", f"build/{name}:*"),
-                    ]
-                },
+                "StringEquals": {
+                    "aws:SourceAccount": settings.account_id,
+                    "aws:SourceArn": _arn(settings, "codebuild", f"project/{name}"),
+                }
             },
         }
     ]

@@ -296,6 +296,13 @@ def test_role_is_codebuilds_for_this_project_only_with_the_tenant_boundary(name:
     project = f"aip-{env}-{owner}-deploy-runner"
     assert role.inputs["name"] == project
     assert role.inputs["permissionsBoundary"] == f"arn:aws:iam::{account}:policy/aip-baseline/aip-{env}-tenant-boundary"
+    # CodeBuild acts for a project with the project's ARN as aws:SourceArn: AWS CodeBuild User Guide, "Cross-service
+    # confused deputy prevention"
+    # (https://docs.aws.amazon.com/codebuild/latest/userguide/cross-service-confused-deputy-prevention.html), which
+    # pins a service role's trust to arn:aws:codebuild:<region>:<account>:project/<project-name>, and "Amazon ECR
+    # sample for CodeBuild" (https://docs.aws.amazon.com/codebuild/latest/userguide/sample-ecr.html), which admits
+    # codebuild.amazonaws.com with StringEquals on aws:SourceAccount and that same project ARN. So exactly that ARN:
+    # no build ARN pattern, which nothing CodeBuild sends would match.
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [
         {
             "Sid": "CodeBuildForThisProject",
@@ -303,13 +310,10 @@ def test_role_is_codebuilds_for_this_project_only_with_the_tenant_boundary(name:
             "Principal": {"Service": "codebuild.amazonaws.com"},
             "Action": "sts:AssumeRole",
             "Condition": {
-                "StringEquals": {"aws:SourceAccount": account},
-                "ArnLike": {
-                    "aws:SourceArn": [
-                        f"arn:aws:codebuild:us-east-1:{account}:project/{project}",
-                        f"arn:aws:codebuild:us-east-1:{account}:build/{project}:*",
-                    ]
-                },
+                "StringEquals": {
+                    "aws:SourceAccount": account,
+                    "aws:SourceArn": f"arn:aws:codebuild:us-east-1:{account}:project/{project}",
+                }
             },
         }
     ]
