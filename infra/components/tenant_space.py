@@ -1,6 +1,6 @@
 """A tenant's space in the shared cluster: hard namespace isolation (tier A).
 
-Controls TEN-1..6, NET-6, NET-7, EKS-5, EKS-6:
+Controls TEN-1..6, NET-6, NET-7, EKS-5, EKS-6, IAM-1:
 
 - Namespace with Pod Security Admission ``restricted`` enforced, warned and audited, and the
   standard labels (the admission policies recognise a tenant's namespace by them).
@@ -14,10 +14,12 @@ Controls TEN-1..6, NET-6, NET-7, EKS-5, EKS-6:
   instance metadata address is never allowed (and the nodes' hop limit 1 blocks it anyway).
 - The workload ServiceAccount, with token automount off, bound to the tenant's workload role by
   an EKS Pod Identity association.
-- The tenant team's access, namespace-scoped: an EKS access entry for the team's role with the
-  edit access policy scoped to this namespace, or, without a team role, a RoleBinding of the
-  team's Kubernetes group to the built-in ``edit`` ClusterRole in this namespace. Never
-  cluster-wide rights.
+- The tenant team's access (IAM-1): the Role ``tenant-team`` with the platform's reviewed rules
+  (standards ``tenant_team.rules``: the team's workloads, read-only guardrails), bound in this
+  namespace to the team's Kubernetes group. A team with an IAM role reaches the same group through
+  an EKS access entry that maps the role to it, with no access policy: both paths land on the one
+  Role. Never the built-in ``edit`` role or ``AmazonEKSEditPolicy`` (they let a team delete its
+  NetworkPolicies, default-deny included), never cluster-wide rights.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import pulumi_kubernetes as k8s
 from aiplatform_standards import platform
 
 from infra import naming
-from infra.components.cluster import SecureCluster, access_policy_arn, partition_of
+from infra.components.cluster import SecureCluster
 from infra.components.tenant_identity import WORKLOAD_SERVICE_ACCOUNT
 from infra.config import Settings, Tenant
 from infra.tags import TagScope, scoped_options, standard_labels
@@ -40,8 +42,10 @@ TYPE = "secure-ai-platform:tenant_space:TenantSpace"
 _KUBERNETES = platform()["kubernetes"]
 POD_SECURITY_LEVEL = "restricted"
 POD_SECURITY_MODES = ("enforce", "warn", "audit")
-TEAM_ACCESS_POLICY = "AmazonEKSEditPolicy"
-TEAM_CLUSTER_ROLE = "edit"
+_TEAM = platform()["tenant_team"]
+# The Role a tenant team is bound to in its namespace, and its rules (reviewed in the standards data).
+TEAM_ROLE: str = _TEAM["role"]
+RBAC_API_GROUP = "rbac.authorization.k8s.io"
 DNS_PORT = 53
 HTTPS_PORT = 443
 POD_IDENTITY_AGENT_PORT = 80
@@ -52,8 +56,18 @@ DEFAULT_LIMIT = {"cpu": "500m", "memory": "512Mi"}
 
 
 def team_group(tenant: str) -> str:
-    """The Kubernetes group of a tenant's team (bound to ``edit`` in its namespace only)."""
-    return f"{naming.PREFIX}:{tenant}:editors"
+    """The Kubernetes group of a tenant's team (bound to the ``tenant-team`` Role in its namespace only)."""
+    return f"{naming.PREFIX}:{tenant}:{_TEAM['group_suffix']}"
+
+
+def team_role_rules() -> list[k8s.rbac.v1.PolicyRuleArgs]:
+    """The tenant team's Role rules, exactly the standards' reviewed list (CONTROLS IAM-1, NET-6)."""
+    return [
+        k8s.rbac.v1.PolicyRuleArgs(
+            api_groups=list(rule["apiGroups"]), resources=list(rule["resources"]), verbs=list(rule["verbs"])
+        )
+        for rule in _TEAM["rules"]
+    ]
 
 
 def quota_hard(tenant: Tenant) -> dict[str, str]:
@@ -141,7 +155,8 @@ class TenantSpaceArgs:
     tenant: Tenant
     cluster: SecureCluster
     workload_role: aws.iam.Role
-    # The tenant team's IAM role; None leaves access to the team's Kubernetes group (RoleBinding).
+    # The tenant team's IAM role, mapped to the team's Kubernetes group by an EKS access entry. None:
+    # the team's members reach the group through another authenticator; the Role and binding are the same.
     team_role_arn: str | None = None
 
 
@@ -155,7 +170,9 @@ class TenantSpace(pulumi.ComponentResource):
     network_policies: dict[str, k8s.networking.v1.NetworkPolicy]
     service_account: k8s.core.v1.ServiceAccount
     pod_identity: aws.eks.PodIdentityAssociation
-    team_access: aws.eks.AccessPolicyAssociation | k8s.rbac.v1.RoleBinding
+    team_role: k8s.rbac.v1.Role
+    team_binding: k8s.rbac.v1.RoleBinding
+    team_access_entry: aws.eks.AccessEntry | None
 
     def __init__(self, name: str, args: TenantSpaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         settings, tenant, cluster = args.settings, args.tenant, args.cluster
@@ -212,35 +229,36 @@ class TenantSpace(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.service_account]),
         )
 
+        # The team's rights: the reviewed Role, bound to the team's group in this namespace only.
+        self.team_role = k8s.rbac.v1.Role(
+            f"{name}-team-role",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=TEAM_ROLE, namespace=ns),
+            rules=team_role_rules(),
+            opts=in_namespace,
+        )
+        self.team_binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-team-binding",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=TEAM_ROLE, namespace=ns),
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group=RBAC_API_GROUP, kind="Role", name=TEAM_ROLE),
+            subjects=[k8s.rbac.v1.SubjectArgs(api_group=RBAC_API_GROUP, kind="Group", name=team_group(tenant.name))],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.team_role]),
+        )
+        # A team with an IAM role: EKS authenticates the role as a member of the team's group, and
+        # Kubernetes RBAC alone authorizes it, through the binding above. No access policy is
+        # associated: one would add EKS's own authorization on top of the Role (Amazon EKS User Guide,
+        # "Create an access entry using Kubernetes groups",
+        # https://docs.aws.amazon.com/eks/latest/userguide/create-k8s-group-access-entry.html; EKS API
+        # CreateAccessEntry, kubernetesGroups). The entry is an AWS resource of the stack's first run and
+        # needs no Kubernetes object: until the binding exists the group grants nothing.
+        self.team_access_entry = None
         if args.team_role_arn is not None:
-            entry = aws.eks.AccessEntry(
+            self.team_access_entry = aws.eks.AccessEntry(
                 f"{name}-team-access",
                 cluster_name=cluster.cluster_name,
                 principal_arn=args.team_role_arn,
                 type="STANDARD",
+                kubernetes_groups=[team_group(tenant.name)],
                 opts=pulumi.ResourceOptions(parent=self),
-            )
-            self.team_access = aws.eks.AccessPolicyAssociation(
-                f"{name}-team-edit",
-                cluster_name=cluster.cluster_name,
-                principal_arn=args.team_role_arn,
-                policy_arn=access_policy_arn(partition_of(args.team_role_arn), TEAM_ACCESS_POLICY),
-                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="namespace", namespaces=[ns]),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry, self.namespace]),
-            )
-        else:
-            self.team_access = k8s.rbac.v1.RoleBinding(
-                f"{name}-team-edit",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name="tenant-team-edit", namespace=ns),
-                role_ref=k8s.rbac.v1.RoleRefArgs(
-                    api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=TEAM_CLUSTER_ROLE
-                ),
-                subjects=[
-                    k8s.rbac.v1.SubjectArgs(
-                        api_group="rbac.authorization.k8s.io", kind="Group", name=team_group(tenant.name)
-                    )
-                ],
-                opts=in_namespace,
             )
 
         self.register_outputs(

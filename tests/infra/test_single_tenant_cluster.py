@@ -69,6 +69,7 @@ EXPECTED_COUNTS = {
     "kubernetes:core/v1:ResourceQuota": 1,
     "kubernetes:core/v1:ServiceAccount": 1,
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": 5,
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": 1,
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 1,
     "kubernetes:scheduling.k8s.io/v1:PriorityClass": 3,
     "pulumi:providers:aws": 1,

@@ -1,7 +1,8 @@
 """TenantSpace: PSA labels, quota lines, limit range, every network policy rule, identity, team access.
 
-Two tenants in one program: ``search`` (no GPUs, team access through RBAC) and ``fraud`` (GPUs,
-team access through an EKS access entry scoped to its namespace).
+Two tenants in one program: ``search`` (no GPUs, its team's group reached through another
+authenticator) and ``fraud`` (GPUs, its team's IAM role mapped to the group by an EKS access entry).
+Both teams get the same reviewed Role in their namespace, bound to their group.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
-ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+RBAC = "rbac.authorization.k8s.io"
+ROLE = f"kubernetes:{RBAC}/v1:Role"
+ROLE_BINDING = f"kubernetes:{RBAC}/v1:RoleBinding"
 POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 TENANTS = ("search", "fraud")
 EVERY_POD: dict[str, Any] = {}
@@ -109,8 +112,8 @@ def test_every_kubernetes_object_uses_the_cluster_provider_and_the_tenant_labels
         r for r in preview.by_type("secure-ai-platform:tenant_space:TenantSpace") if r.name == f"{tenant}-space"
     ]
     kubernetes = [record for record in preview.children(component.urn) if record.type.startswith("kubernetes:")]
-    # Namespace, quota, limit range, five network policies, service account; search adds its RoleBinding.
-    assert len(kubernetes) == {"search": 10, "fraud": 9}[tenant]
+    # Namespace, quota, limit range, five network policies, service account, the team's Role and RoleBinding.
+    assert len(kubernetes) == 11
     for record in kubernetes:
         assert record.provider is not None, record.urn
         assert record.provider.startswith(provider.urn), record.urn
@@ -239,31 +242,73 @@ def test_workload_service_account_without_token_automount_bound_by_pod_identity(
     assert association.inputs["tags"]["aiplatform:tenant"] == tenant
 
 
-def test_team_without_a_role_gets_edit_in_its_namespace_only(preview: Preview) -> None:
-    [binding] = preview.by_type(ROLE_BINDING)
-    assert binding.name == "search-space-team-edit"
-    assert binding.inputs["metadata"]["namespace"] == "search"
-    assert binding.inputs["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}
-    assert binding.inputs["subjects"] == [
-        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "aip:search:editors"}
-    ]
-    assert not preview.by_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+# Every verb a team has on what it writes (k8s.io/kubernetes plugin/pkg/auth/authorizer/rbac/
+# bootstrappolicy/policy.go (v1.34.4) calls the same list ReadWrite).
+READ_WRITE = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
+READ = ["get", "list", "watch"]
+# The team's reviewed rules, written out: a change to the standards' list must change this test too.
+TEAM_RULES = [
+    {
+        "apiGroups": [""],
+        "resources": ["pods", "services", "configmaps", "secrets", "persistentvolumeclaims"],
+        "verbs": READ_WRITE,
+    },
+    {"apiGroups": [""], "resources": ["pods/exec", "pods/portforward"], "verbs": ["get", "create"]},
+    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+    {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "replicasets"], "verbs": READ_WRITE},
+    {
+        "apiGroups": ["apps"],
+        "resources": ["deployments/scale", "statefulsets/scale", "replicasets/scale"],
+        "verbs": ["get", "update", "patch"],
+    },
+    {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": READ_WRITE},
+    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": READ_WRITE},
+    {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": READ_WRITE},
+    {"apiGroups": [""], "resources": ["resourcequotas", "limitranges", "serviceaccounts", "events"], "verbs": READ},
+    {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": READ},
+    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": READ},
+]
 
 
-def test_team_role_gets_a_namespace_scoped_access_entry_never_cluster_admin(preview: Preview) -> None:
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_team_role_grants_exactly_the_reviewed_rules_in_its_namespace(preview: Preview, tenant: str) -> None:
+    role = preview.get(ROLE, f"{tenant}-space-team-role")
+    assert role.inputs["metadata"]["name"] == "tenant-team"
+    assert role.inputs["metadata"]["namespace"] == tenant
+    assert role.inputs["rules"] == TEAM_RULES
+    assert {record.urn for record in preview.by_type(ROLE)} == {
+        preview.get(ROLE, f"{name}-space-team-role").urn for name in TENANTS
+    }
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_team_group_is_bound_to_that_role_in_its_namespace_only(preview: Preview, tenant: str) -> None:
+    binding = preview.get(ROLE_BINDING, f"{tenant}-space-team-binding")
+    assert binding.inputs["metadata"]["name"] == "tenant-team"
+    assert binding.inputs["metadata"]["namespace"] == tenant
+    assert binding.inputs["roleRef"] == {"apiGroup": RBAC, "kind": "Role", "name": "tenant-team"}
+    assert binding.inputs["subjects"] == [{"apiGroup": RBAC, "kind": "Group", "name": f"aip:{tenant}:editors"}]
+    assert len(preview.by_type(ROLE_BINDING)) == len(TENANTS)
+    assert not preview.by_type(f"kubernetes:{RBAC}/v1:ClusterRoleBinding")
+    assert not preview.by_type(f"kubernetes:{RBAC}/v1:ClusterRole")
+
+
+def test_team_role_is_mapped_to_the_teams_group_with_no_access_policy(preview: Preview) -> None:
+    # Amazon EKS User Guide, "Create an access entry using Kubernetes groups"
+    # (https://docs.aws.amazon.com/eks/latest/userguide/create-k8s-group-access-entry.html): the entry's
+    # Kubernetes groups are the subjects RBAC bindings authorize; an associated access policy would
+    # add EKS's own authorization (AmazonEKSEditPolicy: edit-like rights) on top of them.
     entry = preview.get(ACCESS_ENTRY, "fraud-space-team-access")
     assert {key: value for key, value in entry.inputs.items() if key != "tags"} == {
         "clusterName": "aip-dev",
         "principalArn": TEAM_ROLE,
         "type": "STANDARD",
+        "kubernetesGroups": ["aip:fraud:editors"],
     }
     assert entry.inputs["tags"]["aiplatform:tenant"] == "fraud"
-    association = preview.get(ASSOCIATION, "fraud-space-team-edit")
-    assert association.inputs == {
-        "clusterName": "aip-dev",
-        "principalArn": TEAM_ROLE,
-        "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
-        "accessScope": {"type": "namespace", "namespaces": ["fraud"]},
-    }
-    tenant_associations = [r for r in preview.by_type(ASSOCIATION) if r.inputs["principalArn"] == TEAM_ROLE]
-    assert tenant_associations == [association]
+    assert [r for r in preview.by_type(ASSOCIATION) if r.inputs["principalArn"] == TEAM_ROLE] == []
+    # The team without an IAM role has no access entry.
+    assert [r.name for r in preview.by_type(ACCESS_ENTRY) if r.inputs["principalArn"] == TEAM_ROLE] == [
+        "fraud-space-team-access"
+    ]
+    assert not [r for r in preview.by_type(ACCESS_ENTRY) if r.name.startswith("search-space")]

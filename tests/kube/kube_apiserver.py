@@ -479,8 +479,9 @@ def running_apiserver(directory: Path, etcd: Etcd, etcd_prefix: str) -> Iterator
 
 # The kube-controller-manager controllers a cluster's API objects depend on here, by their names in
 # k8s.io/kubernetes cmd/kube-controller-manager/names/controller_names.go (v1.34.4):
-# - the built-in ``edit`` ClusterRole the tenant teams are bound to is an aggregated role: its rules
-#   are filled in by the aggregation controller (pkg/controller/clusterroleaggregation);
+# - the built-in ``edit`` ClusterRole is an aggregated role, its rules filled in by the aggregation
+#   controller (pkg/controller/clusterroleaggregation) as in every cluster: the tenant teams are bound
+#   to none of the built-in roles, and with it running a test shows their rights are their own Role's;
 # - a ResourceQuota is enforced only once the quota controller has written its status.hard and
 #   status.used (k8s.io/apiserver pkg/admission/plugin/resourcequota/controller.go ``CheckRequest``
 #   reads status.hard; pkg/controller/resourcequota ``syncResourceQuota`` writes it);

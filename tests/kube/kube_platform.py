@@ -117,7 +117,7 @@ class TenantView:
 
     @property
     def identity(self) -> Identity:
-        """A member of the team: the group the program binds to ``edit`` in the tenant's namespace."""
+        """A member of the team: the group the program binds to the ``tenant-team`` Role in the tenant's namespace."""
         return Identity(f"{self.name}-engineer", (team_group(self.name),))
 
     def image(self, repository: str = "inference", *, owner: str | None = None) -> str:
@@ -275,7 +275,7 @@ def bring_up(
     """Start the stack's API server and controllers, create its objects, wait until they are in force.
 
     In force means: the controllers have done what a real cluster's do before any tenant acts (the
-    aggregated ``edit`` role has its rules, every quota has its status, the admission policy's type
+    aggregated built-in roles have their rules, every quota has its status, the admission policy's type
     checking has run, ``kube-system`` has its ``default`` ServiceAccount), and the API server's own
     caches have caught up with them (the RBAC authorizer lets each tenant team create pods in its
     namespace, and in each tenant namespace probe pods that no test sends are denied by the

@@ -7,7 +7,8 @@ as rendered (schemas with ``fieldValidation=Strict``, defaulting, no warning), a
 admission policy's CEL must type-check without a warning.
 
 Then each tenant's team acts in the cluster through impersonation, as a member of the group the
-program binds to ``edit`` in the tenant's namespace, and creates pods with ``dryRun=All``. A dry
+program binds to its reviewed ``tenant-team`` Role in the tenant's namespace, and creates pods and
+its other ordinary objects with ``dryRun=All``. A dry
 run goes through authorization and every admission plugin as a real create does, only nothing is
 stored; that includes the quota: k8s.io/apiserver pkg/admission/plugin/resourcequota/controller.go
 (v0.34.4) ``checkQuotas`` evaluates every request (``checkRequest``) and skips only the status
@@ -38,6 +39,7 @@ from kube_platform import (
 )
 
 from infra.components.admission import POLICY_NAME
+from infra.components.tenant_identity import WORKLOAD_SERVICE_ACCOUNT
 from infra.config import Settings
 
 pytestmark = pytest.mark.slow
@@ -102,7 +104,10 @@ def quota_denial(cluster: Cluster, view: TenantView, requested: int) -> str:
 def rbac_denial(
     user: str, verb: str, resource: str, namespace: str, *, name: str | None = None, group: str = ""
 ) -> str:
-    plural = f"{resource}.{group}" if group else resource
+    # k8s.io/apiserver pkg/endpoints/handlers/responsewriters/errors.go (v0.34.4) ``ForbiddenStatusError``:
+    # the object is named by its group and resource without the subresource, the refusal by both.
+    base = resource.split("/", 1)[0]
+    plural = f"{base}.{group}" if group else base
     subject = f'{plural} "{name}"' if name else plural
     return f'{subject} is forbidden: User "{user}" cannot {verb} resource "{resource}" in API group "{group}" in the namespace "{namespace}"'
 
@@ -436,13 +441,41 @@ def merge_patch(cluster: Cluster, path: str, patch: dict[str, Any], identity: Id
     )
 
 
+def default_deny_of(cluster: Cluster, namespace: str) -> dict[str, Any]:
+    """The namespace's default-deny NetworkPolicy, by its shape: every pod selected, no rule at all."""
+    (policy,) = [
+        obj
+        for obj in cluster.of_kind("NetworkPolicy")
+        if obj["metadata"].get("namespace") == namespace
+        and obj["spec"]["podSelector"] == {}
+        and "ingress" not in obj["spec"]
+        and "egress" not in obj["spec"]
+    ]
+    return policy
+
+
+def delete(cluster: Cluster, path: str, identity: Identity) -> Answer:
+    return cluster.api.request("DELETE", path, params={"dryRun": "All"}, identity=identity)
+
+
 def team_attempts(cluster: Cluster, view: TenantView) -> dict[str, tuple[Answer, str]]:
-    """Each change the team tries, with the exact refusal RBAC must give (the ``edit`` role's limits)."""
+    """Each change the team tries, with the exact refusal RBAC must give (the tenant-team Role's limits)."""
     api, who, ns = cluster.api, view.identity, view.namespace
     user = who.user
     quota, limits = quota_name(cluster, view), named_in(cluster, "LimitRange", ns)
     rbac = "rbac.authorization.k8s.io"
+    networking = "networking.k8s.io"
     admissionregistration = "admissionregistration.k8s.io"
+    core = f"/api/v1/namespaces/{ns}"
+    team_role = named_in(cluster, "Role", ns)
+    team_binding = named_in(cluster, "RoleBinding", ns)
+    default_deny = default_deny_of(cluster, ns)["metadata"]["name"]
+    allow_all = {
+        "apiVersion": f"{networking}/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "allow-everything", "namespace": ns},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{}], "egress": [{}]},
+    }
     escalation = {
         "apiVersion": f"{rbac}/v1",
         "kind": "RoleBinding",
@@ -450,38 +483,124 @@ def team_attempts(cluster: Cluster, view: TenantView) -> dict[str, tuple[Answer,
         "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "admin"},
         "subjects": [{"apiGroup": rbac, "kind": "Group", "name": who.groups[0]}],
     }
+    second_quota = {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "more", "namespace": ns},
+        "spec": {"hard": {"pods": "1000"}},
+    }
+    second_limits = {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": "more", "namespace": ns},
+        "spec": {"limits": [{"type": "Container", "max": {"cpu": "1000"}}]},
+    }
+    daemonset = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "everywhere", "namespace": ns},
+        "spec": {
+            "selector": {"matchLabels": {"app": "everywhere"}},
+            "template": {"metadata": {"labels": {"app": "everywhere"}}, "spec": view.pod()["spec"]},
+        },
+    }
+    token_request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"audiences": []}}
+    every_rule = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
     return {
         # The admission policy and Pod Security read the namespace's labels.
         "relabel-its-namespace": (
             merge_patch(cluster, f"/api/v1/namespaces/{ns}", {"metadata": {"labels": {TENANT_LABEL: "platform"}}}, who),
             rbac_denial(user, "patch", "namespaces", ns, name=ns),
         ),
-        "raise-its-quota": (
+        # NET-6: the namespace's network policies are the platform's.
+        "delete-its-default-deny": (
+            delete(cluster, f"/apis/{networking}/v1/namespaces/{ns}/networkpolicies/{default_deny}", who),
+            rbac_denial(user, "delete", "networkpolicies", ns, name=default_deny, group=networking),
+        ),
+        "open-its-default-deny": (
             merge_patch(
                 cluster,
-                f"/api/v1/namespaces/{ns}/resourcequotas/{quota}",
-                {"spec": {"hard": {f"requests.{GPU_RESOURCE}": "1000"}}},
+                f"/apis/{networking}/v1/namespaces/{ns}/networkpolicies/{default_deny}",
+                {"spec": {"ingress": [{}], "egress": [{}]}},
                 who,
+            ),
+            rbac_denial(user, "patch", "networkpolicies", ns, name=default_deny, group=networking),
+        ),
+        "allow-everything-beside-it": (
+            api.create(allow_all, dry_run=True, identity=who),
+            rbac_denial(user, "create", "networkpolicies", ns, group=networking),
+        ),
+        # TEN-3, TEN-4: its quota and limits.
+        "raise-its-quota": (
+            merge_patch(
+                cluster, f"{core}/resourcequotas/{quota}", {"spec": {"hard": {f"requests.{GPU_RESOURCE}": "1000"}}}, who
             ),
             rbac_denial(user, "patch", "resourcequotas", ns, name=quota),
         ),
+        "delete-its-quota": (
+            delete(cluster, f"{core}/resourcequotas/{quota}", who),
+            rbac_denial(user, "delete", "resourcequotas", ns, name=quota),
+        ),
+        "create-a-quota": (
+            api.create(second_quota, dry_run=True, identity=who),
+            rbac_denial(user, "create", "resourcequotas", ns),
+        ),
         "delete-its-limit-range": (
-            api.request(
-                "DELETE", f"/api/v1/namespaces/{ns}/limitranges/{limits}", params={"dryRun": "All"}, identity=who
-            ),
+            delete(cluster, f"{core}/limitranges/{limits}", who),
             rbac_denial(user, "delete", "limitranges", ns, name=limits),
         ),
+        "raise-its-limits": (
+            merge_patch(
+                cluster,
+                f"{core}/limitranges/{limits}",
+                {"spec": {"limits": [{"type": "Container", "max": {"cpu": "1000"}}]}},
+                who,
+            ),
+            rbac_denial(user, "patch", "limitranges", ns, name=limits),
+        ),
+        "create-a-limit-range": (
+            api.create(second_limits, dry_run=True, identity=who),
+            rbac_denial(user, "create", "limitranges", ns),
+        ),
+        # IAM-1: its rights are the platform's to grant.
         "grant-itself-admin": (
             api.create(escalation, dry_run=True, identity=who),
             rbac_denial(user, "create", "rolebindings", ns, group=rbac),
         ),
-        "unbind-the-admission-policy": (
+        "rebind-its-group": (
+            merge_patch(
+                cluster,
+                f"/apis/{rbac}/v1/namespaces/{ns}/rolebindings/{team_binding}",
+                {"subjects": [{"apiGroup": rbac, "kind": "Group", "name": "system:authenticated"}]},
+                who,
+            ),
+            rbac_denial(user, "patch", "rolebindings", ns, name=team_binding, group=rbac),
+        ),
+        "delete-its-binding": (
+            delete(cluster, f"/apis/{rbac}/v1/namespaces/{ns}/rolebindings/{team_binding}", who),
+            rbac_denial(user, "delete", "rolebindings", ns, name=team_binding, group=rbac),
+        ),
+        "widen-its-role": (
+            merge_patch(cluster, f"/apis/{rbac}/v1/namespaces/{ns}/roles/{team_role}", {"rules": every_rule}, who),
+            rbac_denial(user, "patch", "roles", ns, name=team_role, group=rbac),
+        ),
+        "mint-a-workload-token": (
             api.request(
-                "DELETE",
-                f"/apis/{admissionregistration}/v1/validatingadmissionpolicybindings/{POLICY_NAME}",
+                "POST",
+                f"{core}/serviceaccounts/{WORKLOAD_SERVICE_ACCOUNT}/token",
+                body=token_request,
                 params={"dryRun": "All"},
                 identity=who,
             ),
+            rbac_denial(user, "create", "serviceaccounts/token", ns, name=WORKLOAD_SERVICE_ACCOUNT),
+        ),
+        # A pod on every node, shared nodes and other tenants' pools included.
+        "run-a-daemonset": (
+            api.create(daemonset, dry_run=True, identity=who),
+            rbac_denial(user, "create", "daemonsets", ns, group="apps"),
+        ),
+        "unbind-the-admission-policy": (
+            delete(cluster, f"/apis/{admissionregistration}/v1/validatingadmissionpolicybindings/{POLICY_NAME}", who),
             f'validatingadmissionpolicybindings.{admissionregistration} "{POLICY_NAME}" is forbidden: User "{user}" '
             f'cannot delete resource "validatingadmissionpolicybindings" in API group "{admissionregistration}" at the cluster scope',
         ),
@@ -496,28 +615,14 @@ def test_team_cannot_loosen_its_namespace_controls(clusters: Clusters, stack: st
     assert answers == {what: (403, denial) for what, (_, denial) in attempts.items()}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open finding: the built-in edit role the team is bound to lets it delete or override its namespace's "
-        "NetworkPolicies, default-deny included (NET-6); docs/engines.md, Admission tests"
-    ),
-)
 @pytest.mark.parametrize("stack", STACKS)
 def test_teams_cannot_delete_their_default_deny_network_policy(clusters: Clusters, stack: str) -> None:
+    # The finding this closes (NET-6): bound to the built-in edit role, every team could delete it.
     cluster = clusters[stack]
     answers, refusals = {}, {}
     for view in views(cluster.settings).values():
-        (default_deny,) = [
-            obj
-            for obj in cluster.of_kind("NetworkPolicy")
-            if obj["metadata"].get("namespace") == view.namespace
-            and obj["spec"]["podSelector"] == {}
-            and "ingress" not in obj["spec"]
-            and "egress" not in obj["spec"]
-        ]
-        path = cluster.api.object_path(default_deny)
-        answer = cluster.api.request("DELETE", path, params={"dryRun": "All"}, identity=view.identity)
+        default_deny = default_deny_of(cluster, view.namespace)
+        answer = delete(cluster, cluster.api.object_path(default_deny), view.identity)
         answers[view.name] = (answer.status, answer.message)
         name, user = default_deny["metadata"]["name"], view.identity.user
         refusals[view.name] = (
@@ -525,3 +630,140 @@ def test_teams_cannot_delete_their_default_deny_network_policy(clusters: Cluster
             rbac_denial(user, "delete", "networkpolicies", view.namespace, name=name, group="networking.k8s.io"),
         )
     assert answers == refusals
+
+
+# ---- what the team may do is exactly the platform's reviewed Role ----------------------------------
+
+
+Triple = tuple[str, str, str]
+
+
+def triples(rules: list[dict[str, Any]]) -> set[Triple]:
+    """Rules as the (API group, resource, verb) grants they add up to (RBAC rules are a union)."""
+    return {
+        (group, resource, verb)
+        for rule in rules
+        for group in rule.get("apiGroups", [])
+        for resource in rule.get("resources", [])
+        for verb in rule["verbs"]
+    }
+
+
+def url_grants(rules: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Non-resource rules as the (verb, URL) grants they add up to (the server lists them in no fixed order)."""
+    return {(verb, url) for rule in rules for url in rule["nonResourceURLs"] for verb in rule["verbs"]}
+
+
+def rules_review(cluster: Cluster, namespace: str, identity: Identity) -> dict[str, Any]:
+    """What the server says ``identity`` may do in ``namespace`` (SelfSubjectRulesReview, as that identity)."""
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectRulesReview",
+        "spec": {"namespace": namespace},
+    }
+    answer = cluster.api.request(
+        "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", body=review, identity=identity
+    )
+    assert answer.status == 201, answer.message
+    return dict(answer.body["status"])
+
+
+@pytest.mark.parametrize(("stack", "tenant"), tenant_params())
+def test_team_rights_in_its_namespace_are_exactly_the_reviewed_rules(
+    clusters: Clusters, stack: str, tenant: str
+) -> None:
+    # Against an authenticated user with no binding of its own (impersonating a user adds
+    # system:authenticated: k8s.io/apiserver pkg/endpoints/filters/impersonation.go, v0.34.4), the team
+    # has exactly the standards' reviewed rules: nothing aggregated, nothing cluster-wide in its namespace.
+    cluster = clusters[stack]
+    view = views(cluster.settings)[tenant]
+    team = rules_review(cluster, view.namespace, view.identity)
+    anyone = rules_review(cluster, view.namespace, Identity("someone-authenticated"))
+    reviewed = triples(platform()["tenant_team"]["rules"])
+    assert (team["incomplete"], anyone["incomplete"]) == (False, False)
+    assert triples(anyone["resourceRules"]).isdisjoint(reviewed)
+    assert triples(team["resourceRules"]) == triples(anyone["resourceRules"]) | reviewed
+    assert url_grants(team["nonResourceRules"]) == url_grants(anyone["nonResourceRules"])
+
+
+def ordinary_objects(view: TenantView) -> list[dict[str, Any]]:
+    """What a team creates to run its AI workloads, each written the way a team would."""
+    ns, labels = view.namespace, {"app": "model"}
+    pod = view.pod()
+    template = {"metadata": {"labels": labels}, "spec": pod["spec"]}
+    job_template = {"metadata": {"labels": labels}, "spec": {**pod["spec"], "restartPolicy": "Never"}}
+
+    def meta(name: str) -> dict[str, Any]:
+        return {"name": name, "namespace": ns}
+
+    selector = {"matchLabels": labels}
+    return [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("model-config"), "data": {"batch": "8"}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": meta("model-token"), "stringData": {"token": "t"}},
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": meta("model-cache"),
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta("model"),
+            "spec": {"selector": labels, "ports": [{"port": 8080}]},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": meta("model"),
+            "spec": {"replicas": 1, "selector": selector, "template": template},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": meta("model-shards"),
+            "spec": {"serviceName": "model", "selector": selector, "template": template},
+        },
+        {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta("fine-tune"), "spec": {"template": job_template}},
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": meta("nightly-eval"),
+            "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": job_template}}},
+        },
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": meta("model"),
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "model"},
+                "minReplicas": 1,
+                "maxReplicas": 4,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": meta("model"),
+            "spec": {"minAvailable": 1, "selector": selector},
+        },
+    ]
+
+
+@pytest.mark.parametrize(("stack", "tenant"), tenant_params())
+def test_team_creates_its_ordinary_objects(clusters: Clusters, stack: str, tenant: str) -> None:
+    cluster = clusters[stack]
+    view = views(cluster.settings)[tenant]
+    objects = ordinary_objects(view)
+    answers = {
+        object_key(obj): (answer.status, answer.message, answer.warnings)
+        for obj in objects
+        for answer in [cluster.api.create(obj, dry_run=True, identity=view.identity)]
+    }
+    assert answers == {object_key(obj): (201, "", []) for obj in objects}
