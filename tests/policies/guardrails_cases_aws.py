@@ -821,6 +821,7 @@ def _masters() -> None:
 
 _ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 _EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
+_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 
 
 @case("eks-admin-access-platform-only")
@@ -876,9 +877,26 @@ def _admin_access() -> None:
 def _tenant_access() -> None:
     role = aws.iam.Role("search-role", assume_role_policy=doc(), tags=tags())
     aws.eks.AccessPolicyAssociation(
-        "ok-scoped",
+        "ok-scoped-view",
         cluster_name="c",
         principal_arn=role.arn,
+        policy_arn=_VIEW_POLICY,
+        access_scope={"type": "namespace", "namespaces": ["search"]},
+    )
+    # Scoped to its namespace, still edit-like: the team could delete its default-deny NetworkPolicy.
+    aws.eks.AccessPolicyAssociation(
+        "bad-scoped-edit",
+        cluster_name="c",
+        principal_arn=role.arn,
+        policy_arn=_EDIT_POLICY,
+        access_scope={"type": "namespace", "namespaces": ["search"]},
+    )
+    # The platform's roles are eks-admin-access-platform-only's business.
+    platform_role = aws.iam.Role("admin-role", assume_role_policy=doc(), tags=tags("platform", "platform"))
+    aws.eks.AccessPolicyAssociation(
+        "ok-platform-role",
+        cluster_name="c",
+        principal_arn=platform_role.arn,
         policy_arn=_EDIT_POLICY,
         access_scope={"type": "namespace", "namespaces": ["search"]},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi_kubernetes as k8s
+from aiplatform_standards import platform
 from guardrails_cases import IMAGE, case, labels
 
 _SAFE = {
@@ -316,4 +317,57 @@ def _rbac_wildcards() -> None:
         rules=[
             {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["bind", "escalate"]}
         ],
+    )
+
+
+_RBAC = "rbac.authorization.k8s.io"
+# The reviewed rules the program builds every tenant's team Role from (standards tenant_team.rules).
+_TEAM_RULES: list[dict[str, Any]] = platform()["tenant_team"]["rules"]
+
+
+def _team_role(name: str, namespace: str, rules: list[dict[str, Any]] | None = None) -> None:
+    metadata = {"name": "tenant-team", "namespace": namespace, "labels": labels(namespace)}
+    k8s.rbac.v1.Role(name, metadata=metadata, rules=_TEAM_RULES if rules is None else rules)
+
+
+def _team_binding(
+    name: str, namespace: str | None, tenant: str, *, kind: str = "Role", role: str = "tenant-team"
+) -> None:
+    subjects = [{"apiGroup": _RBAC, "kind": "Group", "name": f"aip:{tenant}:editors"}]
+    ref = {"apiGroup": _RBAC, "kind": kind, "name": role}
+    if namespace is None:
+        k8s.rbac.v1.ClusterRoleBinding(name, metadata={"name": name}, role_ref=ref, subjects=subjects)
+    else:
+        k8s.rbac.v1.RoleBinding(
+            name,
+            metadata={"name": name, "namespace": namespace, "labels": labels(tenant)},
+            role_ref=ref,
+            subjects=subjects,
+        )
+
+
+@case("tenant-team-bound-to-reviewed-role")
+def _team_access() -> None:
+    _team_role("ok-search-role", "search")
+    _team_binding("ok-search-binding", "search", "search")
+    # The built-in edit role: it lets the team delete its default-deny NetworkPolicy.
+    _team_binding("bad-edit-binding", "search", "search", kind="ClusterRole", role="edit")
+    _team_binding("bad-cluster-wide", None, "search", kind="ClusterRole", role="view")
+    _team_role("vision-role", "vision")
+    _team_binding("bad-in-another-tenants-namespace", "vision", "search")
+    wider = [
+        *_TEAM_RULES,
+        {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["delete"]},
+        {"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
+    ]
+    _team_role("bad-wider-role", "docs", wider)
+    _team_binding("docs-binding", "docs", "docs")
+    # Bound to a Role of that name the stack does not create: nothing says what it grants.
+    _team_binding("bad-role-not-in-stack", "forecasting", "forecasting")
+    # Other groups and service accounts are other policies' business.
+    k8s.rbac.v1.RoleBinding(
+        "ok-other-group",
+        metadata=_meta("auditors"),
+        role_ref={"apiGroup": _RBAC, "kind": "ClusterRole", "name": "view"},
+        subjects=[{"apiGroup": _RBAC, "kind": "Group", "name": "auditors"}],
     )

@@ -240,32 +240,45 @@ def eks_admin_access_platform_only(r: Resource, config: Config) -> Iterator[Outc
         )
 
 
+# The one access policy a tenant's role may hold: read-only. A team's write rights come from the platform's
+# reviewed tenant-team Role, to which its access entry maps it through the team's Kubernetes group
+# (standards tenant_team; tenant-team-bound-to-reviewed-role). AmazonEKSEditPolicy has edit-like rights
+# (Amazon EKS User Guide, "Review access policy permissions"): with it a team could delete its namespace's
+# NetworkPolicies, default-deny included.
+_TENANT_ACCESS_POLICIES = ("AmazonEKSViewPolicy",)
+
+
 @stack_policy(
     "eks-tenant-access-scoped",
-    description="Tenant principals get only namespace-scoped, non-admin access to their own namespace.",
-    controls=["EKS-5"],
+    description="Tenant principals get at most read-only access policies, scoped to their own namespace.",
+    controls=["EKS-5", "IAM-1"],
     severity=CRITICAL,
     remediation=(
-        "Associate tenant roles with AmazonEKSEditPolicy/ViewPolicy scoped to "
-        "accessScope={type: 'namespace', namespaces: [<tenant>]}."
+        "Associate no access policy with a tenant role: map it to its team's Kubernetes group (AccessEntry "
+        "kubernetesGroups), which the platform binds to the tenant-team Role. A read-only association, if one is "
+        "kept, is AmazonEKSViewPolicy with accessScope={type: 'namespace', namespaces: [<tenant>]}."
     ),
     tokens=[ACCESS_POLICY_ASSOCIATION, ROLE],
 )
 def eks_tenant_access_scoped(stack: Stack, config: Config) -> Iterator[Outcome]:
-    """Each `AccessPolicyAssociation` whose `principalArn` comes from a tenant's `Role`: `accessScope.type` `namespace`,
-    `namespaces` exactly the tenant's, policy not admin.
+    """Each `AccessPolicyAssociation` whose `principalArn` comes from a tenant's `Role`: `policyArn` is
+    AmazonEKSViewPolicy, `accessScope.type` `namespace`, `namespaces` exactly the tenant's.
     """
     for association in stack.of(ACCESS_POLICY_ASSOCIATION):
         for role in stack.sources(association, "principalArn", ROLE):
             tenant = owner_in_stack(stack, role)
             if tenant is None or tenant == PLATFORM_OWNER:
                 continue
-            if _is_admin_policy(association.get("policyArn")):
+            policy = association.get("policyArn")
+            if is_unknown(policy):
+                yield Undecided("policyArn", association)
+            elif not (isinstance(policy, str) and policy.rsplit("/", 1)[-1] in _TENANT_ACCESS_POLICIES):
                 yield Finding(
                     "policyArn",
-                    "is an admin policy for a tenant role",
-                    "AmazonEKSEditPolicy or AmazonEKSViewPolicy",
-                    "use a non-admin policy",
+                    "grants a tenant role more than read access"
+                    + (" (an admin policy)" if _is_admin_policy(policy) else " (edit-like or unknown rights)"),
+                    " or ".join(_TENANT_ACCESS_POLICIES) + ", or no association",
+                    "remove the association; the team's group is bound to the tenant-team Role",
                     association,
                 )
             scope = association.get("accessScope")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
@@ -37,10 +38,12 @@ from ai_guardrails.kube import (
     ROLE_BINDING,
     SYSTEM_NAMESPACES_SCHEMA,
     allowlisted,
+    namespace_of,
+    object_name,
 )
 from ai_guardrails.kube import ROLE as K8S_ROLE
-from ai_guardrails.tags import ENVIRONMENT, PLATFORM_OWNER, owner, tag, tier
-from ai_guardrails.values import get, is_unknown, items, strings
+from ai_guardrails.tags import ENVIRONMENT, PLATFORM_OWNER, STANDARDS, owner, tag, tier
+from ai_guardrails.values import UNKNOWN, get, has_unknown, is_unknown, items, strings
 
 ATTACHMENTS = (
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
@@ -134,6 +137,189 @@ def rbac_no_wildcards_or_escalation(r: Resource, config: Config) -> Iterator[Out
                 "no privilege-escalation verbs",
                 "remove them",
             )
+
+
+# A tenant team's access (standards tenant_team): the Role the platform creates in each tenant namespace,
+# the group it binds it to, and the reviewed grants, as (API group, resource, verb): a Role's rules add up
+# to the union of such grants (Kubernetes, "Using RBAC Authorization": "Role and ClusterRole").
+_TEAM = STANDARDS["tenant_team"]
+TEAM_ROLE: str = _TEAM["role"]
+_TEAM_GROUP = re.compile(
+    rf"^{re.escape(STANDARDS['name_prefix'])}:([a-z0-9]([-a-z0-9]*[a-z0-9])?):{re.escape(_TEAM['group_suffix'])}$"
+)
+Grant = tuple[str, str, str]
+# RBAC words (API groups, resources with their subresource, verbs) are shown in messages; anything else is not.
+_RBAC_WORD = re.compile(r"^[a-z0-9*][a-z0-9.\-/*]{0,62}$")
+
+
+def _grants(rule: object) -> set[Grant]:
+    return {
+        (group, resource, verb)
+        for group in strings(get(rule, "apiGroups"))
+        for resource in strings(get(rule, "resources"))
+        for verb in strings(get(rule, "verbs"))
+    }
+
+
+REVIEWED_TEAM_GRANTS: frozenset[Grant] = frozenset(grant for rule in _TEAM["rules"] for grant in _grants(rule))
+
+
+def team_tenant(subject: object) -> str | None:
+    """The tenant whose team a binding subject is (a Group <name_prefix>:<tenant>:<group_suffix>), else None."""
+    name = get(subject, "name")
+    if get(subject, "kind") != "Group" or not isinstance(name, str):
+        return None
+    match = _TEAM_GROUP.match(name)
+    return match.group(1) if match else None
+
+
+def _rbac_word(word: str) -> str:
+    if word == "":
+        return "core"
+    return word if _RBAC_WORD.match(word) else "(not shown)"
+
+
+def _described(grants: set[Grant]) -> str:
+    by_resource: dict[tuple[str, str], list[str]] = {}
+    for group, resource, verb in sorted(grants):
+        by_resource.setdefault((group, resource), []).append(_rbac_word(verb))
+    shown_grants = [
+        f"{_rbac_word(group)}/{_rbac_word(resource)} {' '.join(verbs)}"
+        for (group, resource), verbs in by_resource.items()
+    ]
+    return "; ".join(shown_grants)
+
+
+def _team_role_findings(role: Resource) -> Iterator[Outcome]:
+    rules = role.get("rules")
+    if is_unknown(rules):
+        yield Undecided("rules", role)
+        return
+    for index, rule in enumerate(items(rules)):
+        if has_unknown(rule):
+            yield Undecided(f"rules[{index}]", role)
+            continue
+        if strings(get(rule, "nonResourceURLs")):
+            yield Finding(
+                f"rules[{index}].nonResourceURLs",
+                "are set",
+                "none (the reviewed rules grant no URL)",
+                "remove nonResourceURLs",
+                role,
+            )
+        beyond = _grants(rule) - REVIEWED_TEAM_GRANTS
+        if beyond:
+            yield Finding(
+                f"rules[{index}]",
+                f"grants {_described(beyond)} beyond the reviewed tenant team rules",
+                "only grants of platform.yaml tenant_team.rules",
+                "build the Role from tenant_team.rules; a new grant is reviewed there first",
+                role,
+            )
+
+
+def _bound_team_role(stack: Stack, binding: Resource, namespace: str) -> Iterator[Outcome | Resource]:
+    """The binding's Role in the stack, or why it cannot be judged (a finding, or undecided)."""
+    candidates = [
+        role
+        for role in stack.of(K8S_ROLE)
+        if object_name(role) in (TEAM_ROLE, UNKNOWN) and namespace_of(role) in (namespace, UNKNOWN)
+    ]
+    exact = [role for role in candidates if object_name(role) == TEAM_ROLE and namespace_of(role) == namespace]
+    if exact:
+        yield from exact
+    elif candidates:
+        yield Undecided("metadata", candidates[0])
+    elif not stack.left_out(K8S_ROLE):
+        yield Finding(
+            "roleRef.name",
+            f"names a Role {shown(TEAM_ROLE, identifier=True)} that this stack does not create in namespace "
+            f"{shown(namespace, identifier=True)}",
+            "the platform's tenant-team Role, created beside the binding",
+            "create the Role from platform.yaml tenant_team.rules in the tenant's namespace",
+            binding,
+        )
+
+
+@stack_policy(
+    "tenant-team-bound-to-reviewed-role",
+    description=(
+        "A tenant team's group is bound only in its own namespace, to the platform's tenant-team Role, whose rules "
+        "stay within the reviewed set."
+    ),
+    controls=["IAM-1", "NET-6"],
+    severity=CRITICAL,
+    remediation=(
+        "Bind the team's group (<prefix>:<tenant>:editors) with one RoleBinding in the tenant's namespace to the Role "
+        "tenant-team built from platform.yaml tenant_team.rules; never to edit, admin or another ClusterRole, never "
+        "with a ClusterRoleBinding."
+    ),
+    tokens=[ROLE_BINDING, CLUSTER_ROLE_BINDING, K8S_ROLE],
+)
+def tenant_team_bound_to_reviewed_role(stack: Stack, config: Config) -> Iterator[Outcome]:
+    """Each `RoleBinding` or `ClusterRoleBinding` whose `subjects` include a team group (`Group`
+    `<name_prefix>:<tenant>:<group_suffix>`) is a `RoleBinding` in namespace `<tenant>` whose `roleRef` is the `Role`
+    `tenant-team`, created in that namespace in the stack; that Role's `rules` grant only (API group, resource, verb)
+    triples of the standards' `tenant_team.rules` and no `nonResourceURLs`.
+
+    The built-in `edit` role (and EKS's AmazonEKSEditPolicy) lets a team delete its default-deny NetworkPolicy and
+    grows with every ClusterRole aggregated into it; a positive, reviewed list keeps the namespace's guardrails the
+    platform's (tests/kube show the API server refusing the team exactly that).
+    """
+    judged: set[str] = set()
+    for binding in stack.of(ROLE_BINDING, CLUSTER_ROLE_BINDING):
+        subjects = binding.get("subjects")
+        if is_unknown(subjects) or any(
+            is_unknown(get(s, "name")) or is_unknown(get(s, "kind")) for s in items(subjects)
+        ):
+            yield Undecided("subjects", binding)
+            continue
+        tenants = sorted({tenant for subject in items(subjects) if (tenant := team_tenant(subject)) is not None})
+        if not tenants:
+            continue
+        teams = ", ".join(shown(tenant, identifier=True) for tenant in tenants)
+        if binding.type == CLUSTER_ROLE_BINDING:
+            yield Finding(
+                "subjects",
+                f"bind the team of tenant {teams} cluster-wide",
+                f"a RoleBinding in the tenant's namespace to the Role '{TEAM_ROLE}'",
+                "replace the ClusterRoleBinding with the platform's RoleBinding in the tenant's namespace",
+                binding,
+            )
+            continue
+        namespace = namespace_of(binding)
+        ref_kind, ref_name = binding.get("roleRef", "kind"), binding.get("roleRef", "name")
+        if is_unknown(namespace) or is_unknown(ref_kind) or is_unknown(ref_name):
+            yield Undecided("metadata.namespace" if is_unknown(namespace) else "roleRef", binding)
+            continue
+        foreign = [tenant for tenant in tenants if tenant != namespace]
+        if foreign:
+            yield Finding(
+                "metadata.namespace",
+                f"is {shown(namespace, identifier=True)}, not the namespace of the team of tenant "
+                + ", ".join(shown(tenant, identifier=True) for tenant in foreign),
+                "the team's own tenant namespace",
+                "bind a team only in its own tenant's namespace",
+                binding,
+            )
+            continue
+        if (ref_kind, ref_name) != ("Role", TEAM_ROLE):
+            yield Finding(
+                "roleRef",
+                f"is {ref_kind if ref_kind in ('Role', 'ClusterRole') else shown(ref_kind)} "
+                f"{shown(ref_name, identifier=True)}",
+                f"the Role '{TEAM_ROLE}'",
+                f"bind the team to the Role '{TEAM_ROLE}' built from platform.yaml tenant_team.rules",
+                binding,
+            )
+            continue
+        for outcome in _bound_team_role(stack, binding, namespace):
+            if isinstance(outcome, Resource):
+                if outcome.urn not in judged:
+                    judged.add(outcome.urn)
+                    yield from _team_role_findings(outcome)
+            else:
+                yield outcome
 
 
 def is_boundary_policy(r: Resource, config: Config) -> bool:
