@@ -1172,7 +1172,8 @@ class HostsConfig(_Model):
         if value not in gpu_instances():
             raise _problem(
                 "'{value}' is not in the GPU instance table (use a type of family {families}, whose Dedicated "
-                "Hosts the table records; policy_packs/ai-guardrails/standards/aiplatform_standards/data/gpu_instances.yaml)",
+                "Hosts the table records; "
+                "policy_packs/ai-guardrails/standards/aiplatform_standards/data/gpu_instances.yaml)",
                 value=value,
                 families=" or ".join(dedicated_host_families()),
             )
