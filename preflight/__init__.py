@@ -10,6 +10,7 @@ in-process (fast) or over the analyzer gRPC protocol in the pack's own process (
 from .api import preview_function, preview_program
 from .model import (
     Diagnostic,
+    InvokeRecord,
     NotApplicable,
     PolicyError,
     PolicyInfo,
@@ -27,6 +28,7 @@ from .values import UNKNOWN, Secret
 __all__ = [
     "UNKNOWN",
     "Diagnostic",
+    "InvokeRecord",
     "NotApplicable",
     "PolicyError",
     "PolicyInfo",

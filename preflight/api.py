@@ -128,6 +128,7 @@ def _preview(
         mode=mode,
         resources=result.resources,
         outputs=result.outputs,
+        invokes=result.invokes,
         diagnostics=result.diagnostics,
         program_seconds=result.seconds,
         exact=exact,

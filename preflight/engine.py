@@ -11,7 +11,9 @@ monitor then does what the engine does before it hands a resource to analyzers:
   first), then the stack transforms in registration order, through the SDK's own callback
   servicer, so the props and options a transform returns are exactly what the engine would get;
 - resolves the default provider of each package as the engine does (``default_<version>``,
-  configured from the ``<package>:*`` config keys);
+  configured from the ``<package>:*`` config keys), for resources, reads and invokes alike, and refuses it
+  for a package the stack's ``pulumi:disable-default-providers`` lists, with the engine's message;
+- records every invoke with the provider it runs through and the account that provider acts in;
 - answers with realistic outputs (``cloud.py``): in first-preview mode it returns no id and only
   the inputs, so every value the cloud computes is unknown exactly as in a first real preview;
   in update mode ids, ARNs and other computed values are known.
@@ -28,6 +30,7 @@ import contextlib
 import contextvars
 import gc
 import io
+import json
 import logging
 import os
 import runpy
@@ -53,7 +56,7 @@ from pulumi.runtime.proto import engine_pb2, resource_pb2, source_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from . import cloud
-from .model import Diagnostic, Mode, ProgramError, ResourceRecord
+from .model import Diagnostic, InvokeRecord, Mode, ProgramError, ResourceRecord
 from .project import StackConfig
 from .values import SECRET_SIG, SIG_KEY, UNKNOWN_SENTINELS, Secret, friendly, reveal, struct_to_py
 
@@ -81,6 +84,7 @@ class RunResult:
     outputs: dict[str, Any]
     diagnostics: list[Diagnostic]
     seconds: float
+    invokes: list[InvokeRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -108,6 +112,7 @@ class _Run:
     mode: Mode
     config: StackConfig
     records: list[ResourceRecord] = field(default_factory=list)
+    invokes: list[InvokeRecord] = field(default_factory=list)
     by_urn: dict[str, ResourceRecord] = field(default_factory=dict)
     outputs_bytes: bytes | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -210,7 +215,7 @@ class _Monitor(MockMonitor):
         package = type_.split(":", 1)[0]
         provider_state: _ProviderState | None = None
         if custom and not is_provider:
-            provider_state = self._provider_for(provider_ref, package, request.version, source)
+            provider_state = self._provider_for(provider_ref, package, request.version, source, (package, urn))
 
         if custom and package == "kubernetes" and not is_provider:
             props = _kubernetes_check(type_, name, urn, props)
@@ -296,18 +301,46 @@ class _Monitor(MockMonitor):
 
     # -- providers ------------------------------------------------------------------------------
 
-    def _provider_for(self, ref: str, package: str, version: str, source: tuple[str, int] | None) -> _ProviderState:
+    def _provider_for(
+        self, ref: str, package: str, version: str, source: tuple[str, int] | None, subject: tuple[str, str]
+    ) -> _ProviderState:
+        """The provider ``ref`` names, else the package's default one; ``subject`` fills the engine's refusal."""
         if ref:
             urn = ref.rsplit("::", 1)[0]
             state = self.providers.get(urn)
             if state is None:
                 raise EngineError(f"provider reference '{ref}' names no registered provider", source)
             return state
+        if self._default_provider_denied(package, source):
+            # sdk/go/common/diag/errors.go GetDefaultProviderDenied (2015), as the engine formats it for a
+            # resource (step_generator.go), a read and an invoke (source_eval.go).
+            raise EngineError(
+                "Default provider for '{}' disabled. '{}' must use an explicit provider.".format(*subject), source
+            )
         key = (package, version)
         state = self.default_providers.get(key)
         if state is None:
             state = self._register_default_provider(package, version)
         return state
+
+    def _default_provider_denied(self, package: str, source: tuple[str, int] | None) -> bool:
+        """``pulumi:disable-default-providers``: a JSON list of package names, ``*`` for all (pulumi/pulumi
+        pkg/resource/deploy/default_providers.go ``shouldDenyRequest``, v3.274.1; ``pulumi`` is never denied)."""
+        raw = self.run.config.get("pulumi:disable-default-providers")
+        if package == "pulumi" or raw is None or raw == "":
+            return False
+        try:
+            barred = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise EngineError(f"Failed to parse {raw}: {exc}", source) from None
+        if not isinstance(barred, list):
+            raise EngineError("Unexpected encoding of pulumi:disable-default-providers", source)
+        for index, item in enumerate(barred):
+            if not isinstance(item, str):
+                raise EngineError(f"pulumi:disable-default-providers[{index}] must be a string", source)
+            if item.strip() in ("*", package):
+                return True
+        return False
 
     def _register_default_provider(self, package: str, version: str) -> _ProviderState:
         name = "default" + ("_" + version.replace(".", "_").replace("-", "_") if version else "")
@@ -410,7 +443,9 @@ class _Monitor(MockMonitor):
         provider = None
         package = request.type.split(":", 1)[0]
         if not request.type.startswith("pulumi:"):
-            provider = self._provider_for(request.provider, package, request.version, _source(request))
+            provider = self._provider_for(
+                request.provider, package, request.version, _source(request), (request.type, request.type)
+            )
         wire = struct_to_py(request.properties)
         computed: dict[str, Any] = {}
         if package == "aws":
@@ -452,7 +487,11 @@ class _Monitor(MockMonitor):
             result.update({"urn": record.urn, "id": record.id or "", "state": record.wire_outputs})
             return resource_pb2.ResourceInvokeResponse(**{"return": result})
         region = self.region
-        state = self.providers.get(request.provider.rsplit("::", 1)[0]) if request.provider else None
+        package = request.tok.split(":", 1)[0]
+        # The engine runs an invoke through the provider the program names, else the package's default provider,
+        # which it registers for it (source_eval.go Invoke, getProviderFromSource).
+        state = self._provider_for(request.provider, package, request.version, self._caller(), (package, request.tok))
+        self.run.invokes.append(InvokeRecord(request.tok, state.urn, self._account(state)))
         if isinstance(args.get("region"), str):
             region = args["region"]
         elif state is not None and isinstance(state.inputs.get("region"), str):
@@ -819,7 +858,7 @@ def run(
     outputs: dict[str, Any] = {}
     if state.outputs_bytes:
         outputs = friendly(struct_to_py(struct_pb2.Struct.FromString(state.outputs_bytes)))
-    return RunResult(state.records, outputs, state.diagnostics, time.perf_counter() - started)
+    return RunResult(state.records, outputs, state.diagnostics, time.perf_counter() - started, state.invokes)
 
 
 def _execute(state: _Run, body: Callable[[], None], root_dir: Path | None) -> None:

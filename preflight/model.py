@@ -106,6 +106,21 @@ def _wire(data: bytes) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class InvokeRecord:
+    """One invoke the program made, as the engine resolves it.
+
+    ``provider`` is the URN of the provider it runs through: the one the program names (the SDK sends the parent's),
+    else the package's default provider, which the engine registers for it as for a resource (pulumi/pulumi
+    pkg/resource/deploy/source_eval.go ``Invoke``/``getProviderFromSource``, v3.274.1). ``account`` is the account
+    that provider acts in (its ``allowedAccountIds`` pin, else the stack's), the one the offline cloud answered in.
+    """
+
+    token: str
+    provider: str
+    account: str
+
+
+@dataclass(frozen=True)
 class Waiver:
     """A pack's reason for accepting a violation: who owns it and until when."""
 
@@ -203,6 +218,7 @@ class Preview:
     mode: Mode
     resources: list[ResourceRecord]
     outputs: dict[str, Any]
+    invokes: list[InvokeRecord] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     errors: list[PolicyError] = field(default_factory=list)
     remediations: list[Remediation] = field(default_factory=list)

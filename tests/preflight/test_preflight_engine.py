@@ -320,3 +320,55 @@ def test_struct_to_py_matches_message_to_dict(data: dict) -> None:
     struct.update(data)
     assert struct_to_py(struct) == json_format.MessageToDict(struct)
     assert list(struct_to_py(struct)) == list(json_format.MessageToDict(struct))
+
+
+def test_an_invoke_runs_through_the_provider_it_names_else_the_default_one_the_engine_registers() -> None:
+    """pulumi/pulumi pkg/resource/deploy/source_eval.go (v3.274.1), ``Invoke``: the provider the request names (the
+    SDK sends its parent's), else ``getProviderFromSource`` -> ``defaultProviders.getDefaultProviderRef``, which
+    registers the package's default provider as for a resource."""
+
+    def body() -> None:
+        aws.get_caller_identity()
+        west = aws.Provider("west", region="us-west-2", allowed_account_ids=["123456789012"])
+        aws.get_region(opts=pulumi.InvokeOptions(provider=west))
+
+    preview = preview_function(body, project="p", stack="s", config={"aws:region": "eu-west-1"})
+    default = "urn:pulumi:s::p::pulumi:providers:aws::default_7_51_1"
+    assert [record.urn for record in preview.by_type("pulumi:providers:aws")] == [
+        default,
+        "urn:pulumi:s::p::pulumi:providers:aws::west",
+    ]
+    assert [(i.token, i.provider, i.account) for i in preview.invokes] == [
+        ("aws:index/getCallerIdentity:getCallerIdentity", default, "111122223333"),
+        ("aws:index/getRegion:getRegion", "urn:pulumi:s::p::pulumi:providers:aws::west", "123456789012"),
+    ]
+
+
+@pytest.mark.parametrize("denied", ['["aws"]', '["*"]', ["aws"]])
+def test_disabled_default_providers_are_refused_with_the_engines_message(denied: object) -> None:
+    """``pulumi:disable-default-providers`` (pkg/resource/deploy/default_providers.go ``shouldDenyRequest``: the
+    package's name or ``*``): a resource (step_generator.go) and an invoke (source_eval.go) that would need the
+    default provider fail with diag 2015 (sdk/go/common/diag/errors.go ``GetDefaultProviderDenied``)."""
+    config = {"pulumi:disable-default-providers": denied}
+    with pytest.raises(ProgramError) as resource:
+        preview_function(lambda: aws.s3.Bucket("b"), project="p", stack="s", config=config)
+    assert resource.value.message == (
+        "Default provider for 'aws' disabled. 'urn:pulumi:s::p::aws:s3/bucket:Bucket::b' must use an explicit provider."
+    )
+    with pytest.raises(ProgramError) as invoke:
+        preview_function(lambda: aws.get_caller_identity(), project="p", stack="s", config=config)
+    assert invoke.value.message == (
+        "Default provider for 'aws' disabled. 'aws:index/getCallerIdentity:getCallerIdentity' must use an explicit "
+        "provider."
+    )
+
+    def explicit() -> None:
+        provider = aws.Provider("tenant", region="us-east-1", allowed_account_ids=["555566667777"])
+        aws.s3.Bucket("b", opts=pulumi.ResourceOptions(provider=provider))
+        aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider))
+
+    preview = preview_function(explicit, project="p", stack="s", config=config)
+    assert [record.type for record in preview.by_type("pulumi:providers:aws")] == ["pulumi:providers:aws"]
+    assert [(i.provider, i.account) for i in preview.invokes] == [
+        ("urn:pulumi:s::p::pulumi:providers:aws::tenant", "555566667777")
+    ]
