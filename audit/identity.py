@@ -23,6 +23,9 @@ _ENVIRONMENTS: tuple[str, ...] = tuple(platform()["environments"])
 # The platform's roles that the control catalog names (DESIGN.md: the account baseline's roles).
 BREAK_GLASS_ROLE = "break-glass"
 CI_ROLE = "ci"
+# The role part of a cluster stack's in-VPC deploy runner, aip-<env>-<owner>-deploy-runner: the standards' rule,
+# which infra/naming.py builds the name from (deploy_runner_role_name).
+DEPLOY_RUNNER_ROLE: str = platform()["deploy_runner_role"]
 AUTOSCALING_SERVICE_ROLE = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 
 
@@ -53,6 +56,10 @@ class Owner:
 
     def is_platform_role(self, role: str, environment: str | None) -> bool:
         return self.tenant == PLATFORM_OWNER and self.role == role and self.environment == environment
+
+    def is_deploy_runner_of(self, owner: Owner) -> bool:
+        """The in-VPC deploy runner of ``owner``'s cluster stack: its role ``aip-<env>-<owner>-deploy-runner``."""
+        return self.role == DEPLOY_RUNNER_ROLE and self.same_owner(owner)
 
     def name(self) -> str:
         """``tenant fraud (dev)``, ``the platform (prod)`` or ``no known owner``."""

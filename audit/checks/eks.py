@@ -143,10 +143,17 @@ def _policy_problems(namespace: str, association: dict[str, Any]) -> list[str]:
     remediation="Delete the access entry or re-associate its policy with a namespace scope of the tenant's namespace.",
 )
 def eks_access_entries_scoped(ctx: AuditContext, cluster: Resource) -> Outcome:
+    """The platform's roles may hold cluster-wide access, and so may the cluster's own in-VPC deploy runner, which
+    applies every Kubernetes object of its stack (docs/deploy.md): the shared cluster's runner is a platform role,
+    a tier C cluster's (``aip-<env>-<tenant>-deploy-runner``, tagged for the tenant who owns the cluster) is
+    recognised by the naming rule. Another owner's runner, and every other tenant role, is judged as a tenant's."""
     problems = []
+    owner = resource_owner(cluster)
     for principal in ctx.api.items("eks", "ListAccessEntries", "accessEntries", clusterName=cluster.id):
         who = principal_owner(ctx, principal)
         if who.tenant == PLATFORM_OWNER and who.environment == cluster.environment:
+            continue
+        if who.is_deploy_runner_of(owner):
             continue
         if who.tenant is None:
             messages = ["a principal that is neither the platform's nor a tenant's has access"]
