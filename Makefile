@@ -13,7 +13,7 @@ help:
 	@echo "make preview STACK=<stack>   offline preview of a stack with the policy packs enforced"
 	@echo "make test                    lint, type check and the whole test suite (what CI runs)"
 	@echo "make lint | typecheck | bench | docs | lock | clean"
-	@echo "make engines                 build the real Pulumi CLI, kube-apiserver and etcd into .engines/bin"
+	@echo "make engines                 build the real Pulumi CLI, kube-apiserver, kube-controller-manager, etcd"
 	@echo "make real-preview STACK=<s>  the real CLI's pulumi preview of a stack with the ai-guardrails pack"
 
 # The virtual environment is rebuilt whenever a pinned file changes.
