@@ -20,6 +20,7 @@ import pulumi
 import yaml
 from aiplatform_standards import GpuInstanceType, allowed_tiers, gpu_allowed_families, gpu_instances, platform
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -70,6 +71,13 @@ class ConfigError(Exception):
 
 def _problem(message: str, **context: Any) -> PydanticCustomError:
     return PydanticCustomError("platform", message, context)
+
+
+def _reject_repeated(values: list[str], message: str) -> None:
+    """A list whose entries must be unique: ``message`` names the repeated ones in ``{repeated}``, sorted."""
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise _problem(message, repeated=", ".join(repeated))
 
 
 class _Model(BaseModel):
@@ -615,6 +623,10 @@ def _tenant_name(value: str) -> str:
     return value
 
 
+# A tier C tenant named by another stack's config (the tenant's own Tenant entry validates ``name`` the same way).
+TenantName = Annotated[str, AfterValidator(_tenant_name)]
+
+
 # --- account baseline (deployment account-baseline; infra/deployments/account_baseline.py) ---
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -628,6 +640,16 @@ _BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9.-]{2,62}$")
 _ECR_PREFIX = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 _PULL_THROUGH_SECRET = re.compile(r"^arn:aws[-a-z]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ecr-pullthroughcache/.+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+
+
+def _account_id(value: str) -> str:
+    if not _ACCOUNT_ID.match(value):
+        raise _problem("'{value}' is not an AWS account id (12 digits, quoted in YAML)", value=value)
+    return value
+
+
+# An AWS account id, wherever the config names one.
+AccountId = Annotated[str, AfterValidator(_account_id)]
 
 # The upstream registries ECR pull-through cache supports that the platform approves, with their URL
 # and whether ECR needs a Secrets Manager credential for them (infra/components/registry_baseline.py).
@@ -734,24 +756,35 @@ class PullThroughCache(_Model):
         return UPSTREAM_REGISTRIES[self.upstream][0]
 
 
+# The bootstrap stack's keys, as a tenant account's deploy runner access and a cluster's stateBackend name them.
+_KMS_KEY_ARN = re.compile(r"^arn:aws[-a-z]*:kms:([a-z0-9-]+):(\d{12}):key/[0-9a-f-]+$")
+
+
+def _bootstrap_key_arn(value: str, info: ValidationInfo) -> str:
+    """A bootstrap key's ARN (``stateKeyArn`` or ``secretsKeyArn``): IAM policies scope by key ARN, never by alias."""
+    if not _KMS_KEY_ARN.match(value):
+        output = "stateKeyArn" if info.field_name == "state_key_arn" else "secretsKeyArn"
+        raise _problem(
+            "'{value}' is not a KMS key ARN (use arn:aws:kms:<region>:<account>:key/<id>, the bootstrap stack's "
+            "{output} output; an alias cannot scope an IAM policy)",
+            value=value,
+            output=output,
+        )
+    return value
+
+
+# The field of the bootstrap stack's stateKeyArn or secretsKeyArn output (the field's name says which).
+BootstrapKeyArn = Annotated[str, AfterValidator(_bootstrap_key_arn)]
+
+
 class DeployRunnerAccess(_Model):
     """The tier C cluster stack whose in-VPC deploy runner runs in this account, and the platform's bootstrap keys it
     uses: its state lives in the platform account's bootstrap bucket (the platform prod bootstrap stack's
     ``stateKeyArn`` and ``secretsKeyArn`` outputs, as that stack's ``stateBackend`` names them)."""
 
-    tenant: str
-    state_key_arn: str
-    secrets_key_arn: str
-
-    @field_validator("tenant")
-    @classmethod
-    def _tenant(cls, value: str) -> str:
-        return _tenant_name(value)
-
-    @field_validator("state_key_arn", "secrets_key_arn")
-    @classmethod
-    def _key(cls, value: str, info: ValidationInfo) -> str:
-        return _bootstrap_key_arn(value, info.field_name or "")
+    tenant: TenantName
+    state_key_arn: BootstrapKeyArn
+    secrets_key_arn: BootstrapKeyArn
 
 
 class TenantDeployment(_Model):
@@ -775,18 +808,13 @@ class TenantDeployment(_Model):
     @field_validator("external_id")
     @classmethod
     def _external_id(cls, value: str) -> str:
-        if not _EXTERNAL_ID.match(value):
-            raise _problem(
-                "is not an external id (2 to 1224 letters, digits and +=,.@:/_-; the tier C stack's "
-                "tenantAccount.externalId)"
-            )
-        return value
+        return _sts_external_id(value, "the tier C stack's tenantAccount.externalId")
 
 
 class BaselineConfig(_Model):
     """What the account baseline needs to know; every default is the secure one."""
 
-    account_id: str
+    account_id: AccountId
     deployer: GithubTrust
     ci: GithubTrust | None = None
     human_principals: tuple[str, ...] = ()
@@ -799,13 +827,6 @@ class BaselineConfig(_Model):
     alert_emails: tuple[str, ...] = ()
     tenant_deployment: TenantDeployment | None = None
     existing_service_linked_roles: tuple[str, ...] = ()
-
-    @field_validator("account_id")
-    @classmethod
-    def _account(cls, value: str) -> str:
-        if not _ACCOUNT_ID.match(value):
-            raise _problem("'{value}' is not an AWS account id (12 digits, quoted in YAML)", value=value)
-        return value
 
     @field_validator("existing_service_linked_roles")
     @classmethod
@@ -894,13 +915,10 @@ class BaselineConfig(_Model):
 
     @model_validator(mode="after")
     def _unique_cache_prefixes(self) -> BaselineConfig:
-        prefixes = [cache.repository_prefix for cache in self.pull_through_caches]
-        repeated = sorted({prefix for prefix in prefixes if prefixes.count(prefix) > 1})
-        if repeated:
-            raise _problem(
-                "pullThroughCaches: prefix {repeated} is used twice (prefixes are unique per account and region)",
-                repeated=", ".join(repeated),
-            )
+        _reject_repeated(
+            [cache.repository_prefix for cache in self.pull_through_caches],
+            "pullThroughCaches: prefix {repeated} is used twice (prefixes are unique per account and region)",
+        )
         return self
 
     @property
@@ -935,20 +953,8 @@ class BaselineConfig(_Model):
 class TenantStateAccount(_Model):
     """A tier C tenant whose cluster stack keeps its state in this bucket, and the account its deploy runner runs in."""
 
-    tenant: str
-    account_id: str
-
-    @field_validator("tenant")
-    @classmethod
-    def _tenant(cls, value: str) -> str:
-        return _tenant_name(value)
-
-    @field_validator("account_id")
-    @classmethod
-    def _account(cls, value: str) -> str:
-        if not _ACCOUNT_ID.match(value):
-            raise _problem("'{value}' is not an AWS account id (12 digits, quoted in YAML)", value=value)
-        return value
+    tenant: TenantName
+    account_id: AccountId
 
 
 class BootstrapConfig(_Model):
@@ -959,28 +965,18 @@ class BootstrapConfig(_Model):
     those runners (infra.components.state_backend). Default none: the account's own principals only.
     """
 
-    account_id: str
+    account_id: AccountId
     # The state holds every stack's resource properties (tier C tenants' too, in the platform's prod account):
     # its resources carry the highest classification unless the account never holds such data.
     data_classification: Classification = "regulated"
     tenant_accounts: tuple[TenantStateAccount, ...] = ()
 
-    @field_validator("account_id")
-    @classmethod
-    def _account(cls, value: str) -> str:
-        if not _ACCOUNT_ID.match(value):
-            raise _problem("'{value}' is not an AWS account id (12 digits, quoted in YAML)", value=value)
-        return value
-
     @model_validator(mode="after")
     def _tenant_accounts(self) -> BootstrapConfig:
-        tenants = [entry.tenant for entry in self.tenant_accounts]
-        repeated = sorted({tenant for tenant in tenants if tenants.count(tenant) > 1})
-        if repeated:
-            raise _problem(
-                "tenantAccounts: tenant {repeated} is listed twice (one entry per tier C tenant)",
-                repeated=", ".join(repeated),
-            )
+        _reject_repeated(
+            [entry.tenant for entry in self.tenant_accounts],
+            "tenantAccounts: tenant {repeated} is listed twice (one entry per tier C tenant)",
+        )
         for index, entry in enumerate(self.tenant_accounts):
             if entry.account_id == self.account_id:
                 raise _problem(
@@ -1005,6 +1001,15 @@ _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 _IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 # sts:AssumeRole's ExternalId: 2 to 1224 characters of this set.
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+
+
+def _sts_external_id(value: str, where_from: str) -> str:
+    """An sts:AssumeRole external id; ``where_from`` tells the user where to find the right one (no braces)."""
+    if not _EXTERNAL_ID.match(value):
+        raise _problem(f"is not an external id (2 to 1224 letters, digits and +=,.@:/_-; {where_from})")
+    return value
+
+
 # A Systems Manager parameter name (fully qualified): what a tenant publishes its image id under.
 _SSM_PARAMETER = re.compile(r"^(/[\w.-]+)+$")
 # A SHA-384 measurement as KMS compares it: 96 hexadecimal digits (lowercase, as nitro-cli prints them).
@@ -1028,16 +1033,9 @@ TIER_C_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
 class TenantAccount(_Model):
     """The tenant's own AWS account: the stack deploys there through a provider that assumes a role."""
 
-    account_id: str
+    account_id: AccountId
     role_name: str
     external_id: str
-
-    @field_validator("account_id")
-    @classmethod
-    def _account(cls, value: str) -> str:
-        if not _ACCOUNT_ID.match(value):
-            raise _problem("'{value}' is not an AWS account id (12 digits, quoted in YAML)", value=value)
-        return value
 
     @field_validator("role_name")
     @classmethod
@@ -1052,12 +1050,7 @@ class TenantAccount(_Model):
     @field_validator("external_id")
     @classmethod
     def _external_id(cls, value: str) -> str:
-        if not _EXTERNAL_ID.match(value):
-            raise _problem(
-                "is not an external id (2 to 1224 letters, digits and +=,.@:/_-; the one the role's trust "
-                "policy requires in sts:ExternalId)"
-            )
-        return value
+        return _sts_external_id(value, "the one the role's trust policy requires in sts:ExternalId")
 
     def role_arn(self, partition: str) -> str:
         return f"arn:{partition}:iam::{self.account_id}:role/{self.role_name}"
@@ -1199,20 +1192,6 @@ class HostsConfig(_Model):
 # The deployments whose Kubernetes objects the in-VPC deploy runner applies (docs/deploy.md).
 RUNNER_DEPLOYMENTS = ("shared-cluster", "single-tenant-cluster")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_KMS_KEY_ARN = re.compile(r"^arn:aws[-a-z]*:kms:([a-z0-9-]+):(\d{12}):key/[0-9a-f-]+$")
-
-
-def _bootstrap_key_arn(value: str, field_name: str) -> str:
-    """A bootstrap key's ARN (``stateKeyArn`` or ``secretsKeyArn``): IAM policies scope by key ARN, never by alias."""
-    if not _KMS_KEY_ARN.match(value):
-        output = "stateKeyArn" if field_name == "state_key_arn" else "secretsKeyArn"
-        raise _problem(
-            "'{value}' is not a KMS key ARN (use arn:aws:kms:<region>:<account>:key/<id>, the bootstrap stack's "
-            "{output} output; an alias cannot scope an IAM policy)",
-            value=value,
-            output=output,
-        )
-    return value
 
 
 class StateBackend(_Model):
@@ -1224,8 +1203,8 @@ class StateBackend(_Model):
     """
 
     bucket: str
-    state_key_arn: str
-    secrets_key_arn: str
+    state_key_arn: BootstrapKeyArn
+    secrets_key_arn: BootstrapKeyArn
 
     @field_validator("bucket")
     @classmethod
@@ -1237,11 +1216,6 @@ class StateBackend(_Model):
                 value=value,
             )
         return value
-
-    @field_validator("state_key_arn", "secrets_key_arn")
-    @classmethod
-    def _key(cls, value: str, info: ValidationInfo) -> str:
-        return _bootstrap_key_arn(value, info.field_name or "")
 
     def key_regions(self) -> dict[str, str]:
         """Each key's region, by its config key name."""
