@@ -144,6 +144,37 @@ def deletion_window_days(settings: Settings) -> int:
     return int(_KMS["min_deletion_window_days"][settings.environment])
 
 
+def key_with_alias(
+    name: str,
+    purpose: str,
+    owner: str,
+    alias: str,
+    settings: Settings,
+    policy: pulumi.Input[str],
+    key_opts: pulumi.ResourceOptions,
+) -> tuple[aws.kms.Key, aws.kms.Alias]:
+    """A platform KMS key (symmetric, rotated and deletable as the standards require) and its alias.
+
+    Every key the platform creates is one (KeyRing's and the state backend's); the alias shares the key's parent.
+    """
+    key = aws.kms.Key(
+        f"{name}-{purpose}",
+        description=f"{alias}: {purpose} of {owner} in {settings.environment}",
+        key_usage="ENCRYPT_DECRYPT",
+        customer_master_key_spec="SYMMETRIC_DEFAULT",
+        enable_key_rotation=True,
+        rotation_period_in_days=int(_KMS["max_rotation_period_days"]),
+        deletion_window_in_days=deletion_window_days(settings),
+        bypass_policy_lockout_safety_check=False,
+        policy=policy,
+        opts=key_opts,
+    )
+    key_alias = aws.kms.Alias(
+        f"{name}-{purpose}", name=alias, target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=key_opts.parent)
+    )
+    return key, key_alias
+
+
 def key_policy_statements(args: KeyRingArgs, purpose: str, users: Sequence[str]) -> list[iam.Statement]:
     """The complete key policy of one purpose's key, given the resolved ARNs of the owner's roles."""
     settings = args.settings
@@ -358,28 +389,20 @@ class KeyRing(pulumi.ComponentResource):
 
         self.keys, self.aliases = {}, {}
         for purpose in args.purposes:
-            alias = naming.kms_alias(settings.environment, args.owner, purpose)
-            key = aws.kms.Key(
-                f"{name}-{purpose}",
-                description=f"{alias}: {purpose} of {args.owner} in {settings.environment}",
-                key_usage="ENCRYPT_DECRYPT",
-                customer_master_key_spec="SYMMETRIC_DEFAULT",
-                enable_key_rotation=True,
-                rotation_period_in_days=int(_KMS["max_rotation_period_days"]),
-                deletion_window_in_days=deletion_window_days(settings),
-                bypass_policy_lockout_safety_check=False,
-                policy=iam.policy(functools.partial(key_policy_statements, args, purpose), args.user_role_arns),
-                opts=pulumi.ResourceOptions(
+            self.keys[purpose], self.aliases[purpose] = key_with_alias(
+                name,
+                purpose,
+                args.owner,
+                naming.kms_alias(settings.environment, args.owner, purpose),
+                settings,
+                iam.policy(functools.partial(key_policy_statements, args, purpose), args.user_role_arns),
+                pulumi.ResourceOptions(
                     parent=self,
                     depends_on=list(args.depends_on),
                     aliases=[pulumi.Alias(name=f"{name}-{args.renamed_purposes[purpose]}")]
                     if purpose in args.renamed_purposes
                     else None,
                 ),
-            )
-            self.keys[purpose] = key
-            self.aliases[purpose] = aws.kms.Alias(
-                f"{name}-{purpose}", name=alias, target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self)
             )
         self.arns = {purpose: key.arn for purpose, key in self.keys.items()}
         self.register_outputs({"arns": self.arns})

@@ -39,10 +39,9 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-from aiplatform_standards import platform
 
 from infra import iam, naming, s3
-from infra.components.key_ring import ADMIN_ACTIONS, USE_ACTIONS, deletion_window_days
+from infra.components.key_ring import ADMIN_ACTIONS, USE_ACTIONS, key_with_alias
 from infra.config import PROJECT, TIER_C_STACK_PREFIXES, Settings, TenantStateAccount
 from infra.tags import PLATFORM
 
@@ -65,8 +64,6 @@ STATE_OBJECT_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
 # the CLI's awskms:// secrets manager calls on every run (module docstring).
 STATE_KEY_USE_THROUGH_S3 = ("kms:Decrypt", "kms:GenerateDataKey")
 RUNNER_SECRETS_ACTIONS = ("kms:Decrypt",)
-
-_KMS = platform()["kms"]
 
 
 @dataclass
@@ -339,21 +336,9 @@ class StateBackend(pulumi.ComponentResource):
         policies = {STATE: state_key_policy(settings), STACK_SECRETS: secrets_key_policy(settings)}
         self.keys, self.aliases = {}, {}
         for purpose, statements in policies.items():
-            alias = key_alias(settings, purpose)
-            key = aws.kms.Key(
-                f"{name}-{purpose}",
-                description=f"{alias}: {purpose} of {PLATFORM} in {settings.environment}",
-                key_usage="ENCRYPT_DECRYPT",
-                customer_master_key_spec="SYMMETRIC_DEFAULT",
-                enable_key_rotation=True,
-                rotation_period_in_days=int(_KMS["max_rotation_period_days"]),
-                deletion_window_in_days=deletion_window_days(settings),
-                bypass_policy_lockout_safety_check=False,
-                policy=iam.document(statements),
-                opts=kept,
+            self.keys[purpose], self.aliases[purpose] = key_with_alias(
+                name, purpose, PLATFORM, key_alias(settings, purpose), settings, iam.document(statements), kept
             )
-            self.keys[purpose] = key
-            self.aliases[purpose] = aws.kms.Alias(f"{name}-{purpose}", name=alias, target_key_id=key.key_id, opts=child)
 
         bucket_name = state_bucket_name(settings)
         self.bucket = aws.s3.Bucket(name, bucket=bucket_name, force_destroy=False, opts=kept)
