@@ -73,6 +73,21 @@ def deny_insecure_transport(bucket_arn: str) -> iam.Statement:
     }
 
 
+def deny_encryption_overrides(bucket_arn: str) -> iam.Statement:
+    """Deny uploads that name a KMS key, so every SSE-KMS object is encrypted with the bucket default's key.
+
+    Only a present header is denied (``Null: false``): an upload without one gets the bucket default.
+    """
+    return {
+        "Sid": "DenyEncryptionOverrides",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"{bucket_arn}/*",
+        "Condition": {"Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"}},
+    }
+
+
 def deny_other_principals(sid: str, bucket_arn: str, actions: Sequence[str], allowed: Sequence[str]) -> iam.Statement:
     """Deny ``actions`` to every IAM principal whose ARN is not in ``allowed``."""
     return {

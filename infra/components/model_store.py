@@ -62,14 +62,7 @@ def model_store_policy(settings: Settings, bucket_arn: str, tenant_roles: Sequen
             DATA_ACTIONS,
             [*tenant_roles, settings.required_roles.break_glass],
         ),
-        {
-            "Sid": "DenyEncryptionOverrides",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:PutObject",
-            "Resource": f"{bucket_arn}/*",
-            "Condition": {"Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"}},
-        },
+        s3.deny_encryption_overrides(bucket_arn),
         {
             "Sid": "DenyNonKmsEncryption",
             "Effect": "Deny",

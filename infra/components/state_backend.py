@@ -294,14 +294,7 @@ def state_bucket_policy(settings: Settings, bucket_arn: str) -> list[iam.Stateme
     """
     return [
         s3.deny_insecure_transport(bucket_arn),
-        {
-            "Sid": "DenyEncryptionOverrides",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:PutObject",
-            "Resource": f"{bucket_arn}/*",
-            "Condition": {"Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"}},
-        },
+        s3.deny_encryption_overrides(bucket_arn),
         {
             "Sid": "DenyNonKmsEncryption",
             "Effect": "Deny",
