@@ -33,7 +33,6 @@ The cluster gives this role its one non-human cluster-admin access entry (infra.
 from __future__ import annotations
 
 import hashlib
-import json
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ import yaml
 from infra import iam, naming
 from infra.components.cluster import DEPLOY_RUNNER_ROLE, LOG_RETENTION_DAYS
 from infra.components.network import IsolatedNetwork
-from infra.components.registry import PULL_ACTIONS, PUSH_ACTIONS, lifecycle_policy
+from infra.components.registry import PULL_ACTIONS, PUSH_ACTIONS, platform_repository
 from infra.components.state_backend import (
     METADATA_KEY,
     SOURCE_READ_ACTIONS,
@@ -530,17 +529,8 @@ class DeployRunner(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.repository = aws.ecr.Repository(
-            f"{name}-image",
-            name=repository_name(settings, owner),
-            image_tag_mutability="IMMUTABLE",
-            image_scanning_configuration={"scan_on_push": True},
-            encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.registry_key_arn}],
-            force_delete=False,
-            opts=child,
-        )
-        aws.ecr.LifecyclePolicy(
-            f"{name}-image", repository=self.repository.name, policy=json.dumps(lifecycle_policy()), opts=child
+        self.repository = platform_repository(
+            f"{name}-image", repository_name(settings, owner), args.registry_key_arn, child
         )
         aws.ecr.RepositoryPolicy(
             f"{name}-image",

@@ -23,7 +23,6 @@ for the reviewed platform components in system namespaces.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -34,7 +33,7 @@ import pulumi_kubernetes as k8s
 from aiplatform_standards import gpu_instances, platform
 
 from infra import iam, mirror
-from infra.components.registry import lifecycle_policy, repository_policy
+from infra.components.registry import platform_repository, repository_policy
 from infra.config import Settings
 
 TYPE = "secure-ai-platform:device_plugin:NvidiaDevicePlugin"
@@ -147,17 +146,8 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # Same rules as the tenants' repositories (REG-1..5): immutable tags, so a mirrored version
         # can never be replaced; scanned; the platform's registry key; CI pushes, pools pull.
-        self.repository = aws.ecr.Repository(
-            f"{name}-mirror",
-            name=mirror_repository(settings),
-            image_tag_mutability="IMMUTABLE",
-            image_scanning_configuration={"scan_on_push": True},
-            encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.registry_key_arn}],
-            force_delete=False,
-            opts=child,
-        )
-        aws.ecr.LifecyclePolicy(
-            f"{name}-mirror", repository=self.repository.name, policy=json.dumps(lifecycle_policy()), opts=child
+        self.repository = platform_repository(
+            f"{name}-mirror", mirror_repository(settings), args.registry_key_arn, child
         )
         pullers = list(args.pull_role_arns)
         aws.ecr.RepositoryPolicy(

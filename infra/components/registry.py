@@ -86,6 +86,27 @@ class RegistryArgs:
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
+def platform_repository(
+    resource: str, repository_name: str, registry_key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.ecr.Repository:
+    """An ECR repository under the registry rules (REG-1..5) with its lifecycle policy: every repository the
+    platform creates (the tenants', the device plugin's mirror, the deploy runner's image) is one.
+
+    Immutable tags, so a pushed version can never be replaced; scanned on push; the platform's registry key.
+    """
+    repository = aws.ecr.Repository(
+        resource,
+        name=repository_name,
+        image_tag_mutability="IMMUTABLE",
+        image_scanning_configuration={"scan_on_push": True},
+        encryption_configurations=[{"encryption_type": "KMS", "kms_key": registry_key_arn}],
+        force_delete=False,
+        opts=opts,
+    )
+    aws.ecr.LifecyclePolicy(resource, repository=repository.name, policy=json.dumps(lifecycle_policy()), opts=opts)
+    return repository
+
+
 def repository_policy(settings: Settings, pullers: Sequence[str], denied: Sequence[str]) -> list[iam.Statement]:
     statements: list[iam.Statement] = [
         {
@@ -130,16 +151,12 @@ class PrivateRegistry(pulumi.ComponentResource):
         self.repositories = {}
         for repository in REPOSITORIES:
             resource = f"{name}-{repository}"
-            repo = aws.ecr.Repository(
+            repo = platform_repository(
                 resource,
-                name=naming.repository_name(settings.environment, tenant.name, repository),
-                image_tag_mutability="IMMUTABLE",
-                image_scanning_configuration={"scan_on_push": True},
-                encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.registry_key_arn}],
-                force_delete=False,
-                opts=child,
+                naming.repository_name(settings.environment, tenant.name, repository),
+                args.registry_key_arn,
+                child,
             )
-            aws.ecr.LifecyclePolicy(resource, repository=repo.name, policy=json.dumps(lifecycle_policy()), opts=child)
             aws.ecr.RepositoryPolicy(
                 resource,
                 repository=repo.name,
