@@ -45,7 +45,7 @@ import yaml
 
 from infra import iam, naming
 from infra.components.cluster import DEPLOY_RUNNER_ROLE, LOG_RETENTION_DAYS
-from infra.components.network import IsolatedNetwork
+from infra.components.network import IsolatedNetwork, https_egress, s3_gateway_egress
 from infra.components.registry import PULL_ACTIONS, PUSH_ACTIONS, platform_repository
 from infra.components.state_backend import (
     METADATA_KEY,
@@ -68,7 +68,6 @@ POLICY_PACK = "policy_packs/ai-guardrails"
 # The image's virtual environment (tools/deploy-runner/Dockerfile): the project's .venv points at it.
 IMAGE_VENV = "/opt/deploy-runner/venv"
 REPOSITORY = "deploy-runner"
-HTTPS = 443
 # A medium build host (7 GB): the program and the policy pack of platform-prod fit with room to spare.
 COMPUTE_TYPE = "BUILD_GENERAL1_MEDIUM"
 BUILD_TIMEOUT_MINUTES = 120
@@ -548,20 +547,8 @@ class DeployRunner(pulumi.ComponentResource):
             description=f"Deploy runner {self.project_name}: HTTPS to the VPC (endpoints, EKS API) and S3 only",
             ingress=[],
             egress=[
-                {
-                    "description": "Interface endpoints and the EKS API's private endpoint",
-                    "protocol": "tcp",
-                    "from_port": HTTPS,
-                    "to_port": HTTPS,
-                    "cidr_blocks": [network.cidr],
-                },
-                {
-                    "description": "S3 (source, state, image layers) through the gateway endpoint",
-                    "protocol": "tcp",
-                    "from_port": HTTPS,
-                    "to_port": HTTPS,
-                    "prefix_list_ids": [network.gateway_endpoints["s3"].prefix_list_id],
-                },
+                https_egress("Interface endpoints and the EKS API's private endpoint", cidr_blocks=[network.cidr]),
+                s3_gateway_egress(network, "S3 (source, state, image layers) through the gateway endpoint"),
             ],
             opts=child,
         )

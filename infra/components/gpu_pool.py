@@ -44,7 +44,7 @@ from infra import iam, naming
 from infra.components.admission import pull_through_prefixes
 from infra.components.cluster import SecureCluster, managed_policy_arn, service_trust_policy
 from infra.components.launch_template import LaunchTemplate, LaunchTemplateArgs
-from infra.components.network import IsolatedNetwork
+from infra.components.network import HTTPS, IsolatedNetwork, s3_gateway_egress
 from infra.components.registry import PULL_ACTIONS
 from infra.config import GpuPool, Settings, Tenant
 from infra.tags import PLATFORM, TagScope, scoped_options
@@ -64,7 +64,6 @@ CAPACITY_TYPES = {"on-demand": "ON_DEMAND", "spot": "SPOT"}
 EKS_ADDON_REGISTRY_ACCOUNT = "602401143452"
 # From the control plane (cluster security group) to the nodes: the kubelet, and webhooks.
 KUBELET_PORT = 10250
-HTTPS = 443
 DNS = 53
 
 
@@ -266,13 +265,7 @@ class GpuNodePool(pulumi.ComponentResource):
                     "to_port": 0,
                     "cidr_blocks": [network.cidr],
                 },
-                {
-                    "description": "S3 (ECR image layers, model store) through the gateway endpoint",
-                    "protocol": "tcp",
-                    "from_port": HTTPS,
-                    "to_port": HTTPS,
-                    "prefix_list_ids": [network.gateway_endpoints["s3"].prefix_list_id],
-                },
+                s3_gateway_egress(network, "S3 (ECR image layers, model store) through the gateway endpoint"),
             ],
             opts=pulumi.ResourceOptions(parent=self),
         )

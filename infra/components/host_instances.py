@@ -32,7 +32,6 @@ so a new image is a launch template change that a preview shows before ``up`` ap
 from __future__ import annotations
 
 import string
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -40,7 +39,7 @@ import pulumi_aws as aws
 
 from infra.components.dedicated_hosts import DedicatedHosts
 from infra.components.launch_template import METADATA_OPTIONS, LaunchTemplate, LaunchTemplateArgs, Tenancy
-from infra.components.network import ANYWHERE, HTTPS, IsolatedNetwork
+from infra.components.network import ANYWHERE, IsolatedNetwork, https_egress, s3_gateway_egress
 from infra.config import HostImage, HostsConfig, Settings, Tenant
 from infra.tags import TagScope
 
@@ -64,32 +63,18 @@ class HostInstancesArgs:
     nitro_enclaves: bool = False
 
 
-def _https(
-    description: str,
-    cidr_blocks: Sequence[str] | None = None,
-    prefix_list_ids: Sequence[pulumi.Input[str]] | None = None,
-) -> aws.ec2.SecurityGroupEgressArgs:
-    return aws.ec2.SecurityGroupEgressArgs(
-        description=description,
-        protocol="tcp",
-        from_port=HTTPS,
-        to_port=HTTPS,
-        cidr_blocks=cidr_blocks,
-        prefix_list_ids=prefix_list_ids,
-    )
-
-
 def egress_rules(network: IsolatedNetwork, firewalled: bool) -> list[aws.ec2.SecurityGroupEgressArgs]:
     """HTTPS to the VPC and to S3; to the internet only through the firewall's allowlist."""
     rules = [
-        _https("AWS APIs through the VPC's interface endpoints (SSM, KMS, ECR, STS, logs)", cidr_blocks=[network.cidr]),
-        _https(
-            "S3 (model store, ECR image layers) through the gateway endpoint",
-            prefix_list_ids=[network.gateway_endpoints["s3"].prefix_list_id],
+        https_egress(
+            "AWS APIs through the VPC's interface endpoints (SSM, KMS, ECR, STS, logs)", cidr_blocks=[network.cidr]
         ),
+        s3_gateway_egress(network, "S3 (model store, ECR image layers) through the gateway endpoint"),
     ]
     if firewalled:
-        rules.append(_https("The internet, through the egress firewall's domain allowlist", cidr_blocks=[ANYWHERE]))
+        rules.append(
+            https_egress("The internet, through the egress firewall's domain allowlist", cidr_blocks=[ANYWHERE])
+        )
     return rules
 
 

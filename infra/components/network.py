@@ -27,7 +27,7 @@
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,27 @@ class Zone:
 
     name: str
     zone_id: str
+
+
+def https_egress(
+    description: str,
+    cidr_blocks: Sequence[str] | None = None,
+    prefix_list_ids: Sequence[pulumi.Input[str]] | None = None,
+) -> aws.ec2.SecurityGroupEgressArgs:
+    """A security group egress rule that allows HTTPS (TCP 443) only, to ``cidr_blocks`` or ``prefix_list_ids``."""
+    return aws.ec2.SecurityGroupEgressArgs(
+        description=description,
+        protocol="tcp",
+        from_port=HTTPS,
+        to_port=HTTPS,
+        cidr_blocks=cidr_blocks,
+        prefix_list_ids=prefix_list_ids,
+    )
+
+
+def s3_gateway_egress(network: IsolatedNetwork, description: str) -> aws.ec2.SecurityGroupEgressArgs:
+    """HTTPS to S3 in the VPC's region through its gateway endpoint (the endpoint's prefix list)."""
+    return https_egress(description, prefix_list_ids=[network.gateway_endpoints["s3"].prefix_list_id])
 
 
 def _zone_number(zone_id: str) -> tuple[int, str]:
