@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from cryptography import x509
@@ -176,6 +176,31 @@ def wait_until(ready: Callable[[], bool], *servers: ServerProcess, what: str, ti
     raise EngineError(f"not {what} after {timeout:.0f} s\n{logs}")
 
 
+_Handle = TypeVar("_Handle")
+
+
+def start_on_free_ports(
+    launch: Callable[[], tuple[ServerProcess, Callable[[], bool], _Handle]], what: str
+) -> tuple[ServerProcess, _Handle]:
+    """Start a server on ports ``free_port`` chose and wait until ``what``; start it again on new ports when another
+    process bound one first (free_port only finds a port free at that moment), up to ``START_ATTEMPTS`` times.
+
+    ``launch`` starts one attempt and returns the server, its readiness check and what the caller keeps of it.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        server, ready, handle = launch()
+        try:
+            wait_until(ready, server, what=what)
+        except EngineError:
+            server.stop()
+            if server.lost_its_port() and attempt < START_ATTEMPTS:
+                continue
+            raise
+        return server, handle
+
+
 @dataclass(frozen=True)
 class Etcd:
     """A one-member etcd cluster on loopback."""
@@ -213,18 +238,14 @@ def _etcd_healthy(url: str) -> bool:
 @contextmanager
 def running_etcd(directory: Path) -> Iterator[Etcd]:
     directory.mkdir(parents=True, exist_ok=True)
-    for attempt in range(START_ATTEMPTS):
+
+    def launch() -> tuple[ServerProcess, Callable[[], bool], str]:
         client_port, peer_port = free_port(), free_port()
         server = ServerProcess.start("etcd", _etcd_command(directory, client_port, peer_port), directory / "etcd.log")
         url = f"http://{LOOPBACK}:{client_port}"
-        try:
-            wait_until(functools.partial(_etcd_healthy, url), server, what="etcd is healthy")
-        except EngineError:
-            server.stop()
-            if server.lost_its_port() and attempt + 1 < START_ATTEMPTS:
-                continue
-            raise
-        break
+        return server, functools.partial(_etcd_healthy, url), url
+
+    server, url = start_on_free_ports(launch, "etcd is healthy")
     try:
         yield Etcd(server, url)
     finally:
@@ -457,19 +478,15 @@ def running_apiserver(directory: Path, etcd: Etcd, etcd_prefix: str) -> Iterator
     # token,user,uid,"group1,group2" (Authenticating: Static Token File).
     token_file.write_text(f'{token},{ADMIN_USER},{ADMIN_USER},"{ADMIN_GROUP}"\n', encoding="utf-8")
     token_file.chmod(0o600)
-    for attempt in range(START_ATTEMPTS):
+
+    def launch() -> tuple[ServerProcess, Callable[[], bool], KubeApi]:
         port = free_port()
         command = _apiserver_command(directory, etcd.url, etcd_prefix, port, tls, token_file)
         server = ServerProcess.start("kube-apiserver", command, directory / "kube-apiserver.log")
         api = KubeApi(f"https://{LOOPBACK}:{port}", token, tls.serving_cert)
-        try:
-            wait_until(api.ready, server, what="kube-apiserver is ready")
-        except EngineError:
-            server.stop()
-            if server.lost_its_port() and attempt + 1 < START_ATTEMPTS:
-                continue
-            raise
-        break
+        return server, api.ready, api
+
+    server, api = start_on_free_ports(launch, "kube-apiserver is ready")
     try:
         yield ApiServer(server, api)
     finally:
