@@ -23,10 +23,9 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
+from tier_c_support import stack_config
 
 from infra.components.service_linked_roles import NAMED_BY_POLICIES, ServiceLinkedRoles, ServiceLinkedRolesArgs
 from infra.config import ConfigError, settings_from_stack_file
@@ -38,13 +37,8 @@ SLR = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
 AUTOSCALING_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 
 
-def _config(stack: str) -> dict[str, Any]:
-    config: dict[str, Any] = yaml.safe_load((REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
-    return config
-
-
 def _account(stack: str) -> str:
-    account: str = _config(stack)["secure-ai-platform:baseline"]["accountId"]
+    account: str = stack_config(stack)["secure-ai-platform:baseline"]["accountId"]
     return account
 
 
@@ -81,7 +75,7 @@ def test_every_baseline_key_waits_for_the_service_linked_role(preview: Preview) 
 
 
 def test_an_existing_service_linked_role_is_imported_by_its_arn() -> None:
-    config = copy.deepcopy(_config("baseline-prod"))
+    config = copy.deepcopy(stack_config("baseline-prod"))
     config["secure-ai-platform:baseline"]["existingServiceLinkedRoles"] = ["autoscaling.amazonaws.com"]
     preview = preview_program(REPO, "baseline-prod", config=config, mode="update")
     [role] = preview.by_type(SLR)
@@ -91,7 +85,7 @@ def test_an_existing_service_linked_role_is_imported_by_its_arn() -> None:
 
 
 def test_only_a_role_the_baseline_creates_can_be_listed_as_existing() -> None:
-    config = copy.deepcopy(_config("baseline-prod"))
+    config = copy.deepcopy(stack_config("baseline-prod"))
     config["secure-ai-platform:baseline"]["existingServiceLinkedRoles"] = ["eks.amazonaws.com"]
     with pytest.raises(ConfigError) as caught:
         settings_from_stack_file(config, "baseline-prod")

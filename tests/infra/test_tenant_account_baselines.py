@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from platform_support import statements
+from tier_c_support import stack_config
 
 from infra.components import platform_roles
 from infra.config import ConfigError, TenantAccount, settings_from_stack_file
@@ -37,13 +37,8 @@ ROLE = "aws:iam/role:Role"
 POWER_USER_ACCESS = "arn:aws:iam::aws:policy/PowerUserAccess"
 
 
-def _config(stack: str) -> dict[str, Any]:
-    config: dict[str, Any] = yaml.safe_load((REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
-    return config
-
-
 def _tenant_account(stack: str) -> TenantAccount:
-    account = settings_from_stack_file(_config(stack), stack).tenant_account
+    account = settings_from_stack_file(stack_config(stack), stack).tenant_account
     assert account is not None, stack
     return account
 
@@ -56,7 +51,9 @@ def previews() -> dict[str, Preview]:
 
 def _platform_deployer(previews: dict[str, Preview], tier_c: str) -> str:
     """The deployer of the account the tier C stack runs in (its pinned account): baseline-prod's output."""
-    assert _config(tier_c)["aws:allowedAccountIds"] == [_config("baseline-prod")[f"{PROJECT}:baseline"]["accountId"]]
+    assert stack_config(tier_c)["aws:allowedAccountIds"] == [
+        stack_config("baseline-prod")[f"{PROJECT}:baseline"]["accountId"]
+    ]
     deployer: str = previews["baseline-prod"].outputs["roles"]["deployer"]
     return deployer
 
@@ -130,7 +127,7 @@ def test_the_tenant_deployment_role_holds_the_deployers_permissions_and_no_more(
     baseline_stack: str, previews: dict[str, Preview]
 ) -> None:
     preview = previews[baseline_stack]
-    settings, _ = baseline_settings(settings_from_stack_file(_config(baseline_stack), baseline_stack))
+    settings, _ = baseline_settings(settings_from_stack_file(stack_config(baseline_stack), baseline_stack))
     name = platform_roles.tenant_deployment_role_name("prod")
     role = preview.get(ROLE, "baseline-roles-tenant-deployment")
     attachments = [
@@ -162,7 +159,7 @@ def test_only_the_operators_may_change_the_tenant_deployment_role(
     """Path ``/`` puts the role under the deployer's ``role/aip-prod-*`` rights; the platform boundary, which every
     baseline role (it included) carries, denies changing it to all but platform-admin and break-glass."""
     preview = previews[baseline_stack]
-    account = _config(baseline_stack)[f"{PROJECT}:baseline"]["accountId"]
+    account = stack_config(baseline_stack)[f"{PROJECT}:baseline"]["accountId"]
     boundary = statements(preview.get("aws:iam/policy:Policy", "baseline-roles-platform-boundary"))
     deny = boundary["DenyBaselineChangesOutsideOperators"]
     arn = f"arn:aws:iam::{account}:role/aip-prod-tenant-deployment"
@@ -212,7 +209,7 @@ def test_every_iam_resource_of_the_tier_c_stack_is_within_the_deployers_rights(t
     preview = preview_program(REPO, tier_c, mode="update")
     assert preview.errors == []
     account = _tenant_account(tier_c).account_id
-    boundary = _config(tier_c)[f"{PROJECT}:roles"]["tenantBoundary"]
+    boundary = stack_config(tier_c)[f"{PROJECT}:roles"]["tenantBoundary"]
     refused = {
         record.name: why
         for record in preview.resources
@@ -228,7 +225,7 @@ def test_every_iam_resource_of_the_tier_c_stack_is_within_the_deployers_rights(t
 
 
 def test_a_tenant_deployment_trusting_its_own_account_is_refused() -> None:
-    config = _config("baseline-clinical-prod")
+    config = stack_config("baseline-clinical-prod")
     config[f"{PROJECT}:baseline"]["tenantDeployment"]["deployerRoleArn"] = (
         "arn:aws:iam::555566667777:role/aip-baseline/aip-prod-platform-deployer"
     )
@@ -242,7 +239,7 @@ def test_a_tenant_deployment_trusting_its_own_account_is_refused() -> None:
 
 
 def test_a_malformed_external_id_is_refused() -> None:
-    config = _config("baseline-genomics-prod")
+    config = stack_config("baseline-genomics-prod")
     config[f"{PROJECT}:baseline"]["tenantDeployment"]["externalId"] = "x"
     with pytest.raises(ConfigError) as caught:
         settings_from_stack_file(config, "baseline-genomics-prod")
@@ -254,7 +251,7 @@ def test_a_malformed_external_id_is_refused() -> None:
 
 def test_a_runners_keys_must_be_the_platform_accounts_bootstrap_keys() -> None:
     """The tier C stacks' state lives in the deployer's (platform) account; a key elsewhere would admit nothing useful."""
-    config = _config("baseline-clinical-prod")
+    config = stack_config("baseline-clinical-prod")
     runner = config[f"{PROJECT}:baseline"]["tenantDeployment"]["deployRunner"]
     runner["secretsKeyArn"] = "arn:aws:kms:us-east-1:555566667777:key/70bd4d82-0d90-4d4a-d5ef-cdaa6dc8b905"
     with pytest.raises(ConfigError) as caught:
@@ -267,7 +264,7 @@ def test_a_runners_keys_must_be_the_platform_accounts_bootstrap_keys() -> None:
 
 
 def test_a_runners_tenant_and_keys_are_validated_where_they_are_written() -> None:
-    config = _config("baseline-clinical-prod")
+    config = stack_config("baseline-clinical-prod")
     config[f"{PROJECT}:baseline"]["tenantDeployment"]["deployRunner"] = {
         "tenant": "platform",
         "stateKeyArn": "alias/prod/platform/state",
