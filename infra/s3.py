@@ -2,8 +2,8 @@
 
 Used by the model store and the log bucket components: the public access block with all four
 flags, ACLs disabled (BucketOwnerEnforced), versioning, default encryption (SSE-KMS for model and
-data buckets, SSE-S3 for a server access log destination), and the bucket policy statements both
-need. pulumi-aws 7's ``aws.s3.Bucket`` is the V2 resource, configured through
+data buckets, SSE-S3 for a server access log destination), the lifecycle rule of a versioned bucket, and the
+bucket policy statements they share. pulumi-aws 7's ``aws.s3.Bucket`` is the V2 resource, configured through
 these standalone resources.
 """
 
@@ -37,6 +37,36 @@ def harden(
     aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts)
     aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=opts)
     aws.s3.BucketServerSideEncryptionConfiguration(name, bucket=bucket.id, rules=[encryption], opts=opts)
+
+
+def expire_old_versions(
+    parent: pulumi.Resource,
+    name: str,
+    bucket: aws.s3.Bucket,
+    rule_id: str,
+    noncurrent_days: pulumi.Input[int],
+    abort_multipart_days: int,
+    expiration_days: pulumi.Input[int] | None = None,
+    transitions: Sequence[aws.s3.BucketLifecycleConfigurationRuleTransitionArgsDict] = (),
+) -> None:
+    """The lifecycle of a versioned platform bucket (``harden``): one rule over every object that expires
+    superseded versions after ``noncurrent_days`` and aborts incomplete multipart uploads, and optionally expires
+    current objects after ``expiration_days`` and moves them by ``transitions``.
+    """
+    rule: aws.s3.BucketLifecycleConfigurationRuleArgsDict = {
+        "id": rule_id,
+        "status": "Enabled",
+        "filter": {"prefix": ""},
+    }
+    if transitions:
+        rule["transitions"] = list(transitions)
+    if expiration_days is not None:
+        rule["expiration"] = {"days": expiration_days}
+    rule["noncurrent_version_expiration"] = {"noncurrent_days": noncurrent_days}
+    rule["abort_incomplete_multipart_upload"] = {"days_after_initiation": abort_multipart_days}
+    aws.s3.BucketLifecycleConfiguration(
+        name, bucket=bucket.id, rules=[rule], opts=pulumi.ResourceOptions(parent=parent)
+    )
 
 
 def kms_encryption(key_arn: pulumi.Input[str]) -> aws.s3.BucketServerSideEncryptionConfigurationRuleArgsDict:

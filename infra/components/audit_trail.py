@@ -187,20 +187,14 @@ class AuditTrail(pulumi.ComponentResource):
             rule={"default_retention": {"mode": args.lock_mode, "days": args.lock_days}},
             opts=child,
         )
-        aws.s3.BucketLifecycleConfiguration(
+        s3.expire_old_versions(
+            self,
             name,
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "id": "archive-audit-logs",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "transitions": [{"days": ARCHIVE_AFTER_DAYS, "storage_class": ARCHIVE_CLASS}],
-                    "noncurrent_version_expiration": {"noncurrent_days": args.lock_days},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
-            ],
-            opts=child,
+            self.bucket,
+            "archive-audit-logs",
+            args.lock_days,
+            abort_multipart_days=7,
+            transitions=[{"days": ARCHIVE_AFTER_DAYS, "storage_class": ARCHIVE_CLASS}],
         )
         policy = aws.s3.BucketPolicy(
             name,

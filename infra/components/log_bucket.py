@@ -81,20 +81,14 @@ class LogBucket(pulumi.ComponentResource):
         )
         self.bucket = aws.s3.Bucket(name, bucket=bucket_name, force_destroy=False, opts=child)
         s3.harden(self, name, self.bucket, s3.sse_s3_encryption())
-        aws.s3.BucketLifecycleConfiguration(
+        s3.expire_old_versions(
+            self,
             name,
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "id": "expire-access-logs",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "expiration": {"days": settings.log_retention_days},
-                    "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_DAYS},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
-                }
-            ],
-            opts=child,
+            self.bucket,
+            "expire-access-logs",
+            NONCURRENT_DAYS,
+            abort_multipart_days=1,
+            expiration_days=settings.log_retention_days,
         )
         bucket_arn = f"arn:{settings.partition}:s3:::{bucket_name}"
         aws.s3.BucketPolicy(

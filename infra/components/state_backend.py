@@ -336,19 +336,8 @@ class StateBackend(pulumi.ComponentResource):
         bucket_name = state_bucket_name(settings)
         self.bucket = aws.s3.Bucket(name, bucket=bucket_name, force_destroy=False, opts=kept)
         s3.harden(self, name, self.bucket, s3.kms_encryption(self.keys[STATE].arn))
-        aws.s3.BucketLifecycleConfiguration(
-            name,
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "id": "expire-superseded-state",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "noncurrent_version_expiration": {"noncurrent_days": settings.log_retention_days},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_DAYS},
-                }
-            ],
-            opts=child,
+        s3.expire_old_versions(
+            self, name, self.bucket, "expire-superseded-state", settings.log_retention_days, ABORT_MULTIPART_DAYS
         )
         bucket_arn = f"arn:{settings.partition}:s3:::{bucket_name}"
         aws.s3.BucketPolicy(
