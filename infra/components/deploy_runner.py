@@ -64,6 +64,9 @@ ROLE = DEPLOY_RUNNER_ROLE
 # The one glob both runs use, exactly as the CLI matches it (pkg/resource/deploy/deployment.go getMatcher):
 # every Kubernetes provider, explicit or default, whatever its parent.
 KUBERNETES_PROVIDERS = "**pulumi:providers:kubernetes::**"
+# What run 2 selects: the Kubernetes providers and everything that depends on them. Its policy gate (inside_preview)
+# and its update (inside_up) take the same selection, so the gate judges exactly what the update applies.
+RUN_2_SELECTION = ("--target", KUBERNETES_PROVIDERS, "--target-dependents")
 POLICY_PACK = "policy_packs/ai-guardrails"
 # The image's virtual environment (tools/deploy-runner/Dockerfile): the project's .venv points at it.
 IMAGE_VENV = "/opt/deploy-runner/venv"
@@ -187,9 +190,7 @@ def inside_preview(settings: Settings, stack: str) -> list[str]:
         "preview",
         "--stack",
         stack,
-        "--target",
-        KUBERNETES_PROVIDERS,
-        "--target-dependents",
+        *RUN_2_SELECTION,
         *_pack_args(settings),
         "--non-interactive",
     ]
@@ -202,9 +203,7 @@ def inside_up(settings: Settings, stack: str) -> list[str]:
         "up",
         "--stack",
         stack,
-        "--target",
-        KUBERNETES_PROVIDERS,
-        "--target-dependents",
+        *RUN_2_SELECTION,
         *_pack_args(settings),
         "--yes",
         "--non-interactive",
