@@ -235,7 +235,7 @@ def stack_value(raw: Any, *, secret: bool = False) -> StackValue:
 
     ``secret`` marks a value whose plaintext is known (preflight's ``Secret`` in API overrides).
     """
-    if _is_ciphertext(raw):
+    if is_ciphertext(raw):
         return StackValue(CIPHERTEXT, True)
     if isinstance(raw, dict | list):
         content = _object_content(raw)
@@ -243,13 +243,13 @@ def stack_value(raw: Any, *, secret: bool = False) -> StackValue:
     return StackValue(scalar_text(raw), secret)
 
 
-def _is_ciphertext(raw: Any) -> bool:
+def is_ciphertext(raw: Any) -> bool:
     """``isSecureValue``: a map of exactly one key ``secure`` whose value is a string."""
     return isinstance(raw, dict) and len(raw) == 1 and isinstance(raw.get("secure"), str)
 
 
 def _object_content(raw: Any) -> Any:
-    if _is_ciphertext(raw):
+    if is_ciphertext(raw):
         return CIPHERTEXT
     if isinstance(raw, dict):
         return {str(key): _object_content(value) for key, value in raw.items()}

@@ -27,6 +27,7 @@ from .config_rules import (
     Declaration,
     StackValue,
     declarations,
+    is_ciphertext,
     parse_key,
     scalar_text,
     stack_value,
@@ -260,8 +261,8 @@ def load_stack_config(
                 raise ProgramError("'config' must be a map of keys to values", str(file), _line_of(file, "config"))
             for key, value in (section or {}).items():
                 full = _namespaced(str(key), project.name)
-                stack_values[full] = stack_value(value)
-                _set(values, secret_keys, full, _stack_value(full, value))
+                stack_values[full] = parsed = stack_value(value)
+                _set(values, secret_keys, full, _stack_value(full, value, parsed))
         elif require_file or stack_config_file is not None:
             raise UsageError(f"stack file {file} does not exist")
         else:
@@ -275,27 +276,16 @@ def load_stack_config(
     return StackConfig(values, sorted(set(secret_keys)), file)
 
 
-def _stack_value(key: str, value: Any) -> Any:
-    """A stack-file value: ``{secure: ...}`` anywhere in it makes the whole key secret."""
-    if isinstance(value, dict) and set(value) == {"secure"}:
-        return Secret(f"preflight-secret:{key}")
-    if isinstance(value, dict | list) and _has_secure(value):
-        return Secret(_replace_secure(value, key))
-    return value
-
-
-def _has_secure(value: Any) -> bool:
-    if isinstance(value, dict):
-        return set(value) == {"secure"} or any(_has_secure(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_secure(item) for item in value)
-    return False
+def _stack_value(key: str, value: Any, parsed: StackValue) -> Any:
+    """A stack-file value as the program sees it: a secret anywhere in it (``parsed.secure``, the CLI's
+    ``isSecureValue``) makes the whole key secret, each ciphertext its offline placeholder."""
+    return Secret(_replace_secure(value, key)) if parsed.secure else value
 
 
 def _replace_secure(value: Any, key: str) -> Any:
+    if is_ciphertext(value):
+        return f"preflight-secret:{key}"
     if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            return f"preflight-secret:{key}"
         return {k: _replace_secure(v, key) for k, v in value.items()}
     if isinstance(value, list):
         return [_replace_secure(v, key) for v in value]

@@ -280,6 +280,21 @@ def test_stack_values_as_the_cli_holds_them() -> None:
     assert stack_value({"a": [{"secure": "AAAB"}]}) == StackValue({"a": [CIPHERTEXT]}, True)
 
 
+def test_the_program_sees_as_secret_exactly_what_the_cli_holds_secret(tmp_path: Path) -> None:
+    """The program's config and the rules read `secure:` alike (object.go isSecureValue): a map of one
+    string `secure` anywhere in a value makes the key secret; `{secure: 12}` is a plain object."""
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("")
+    (tmp_path / "Pulumi.s.yaml").write_text(
+        "config:\n  p:token:\n    secure: AAAB\n  p:nested:\n    a: [{secure: AAAB}, 1]\n  p:number:\n    secure: 12\n"
+    )
+    config = load_stack_config(load_project(tmp_path / "Pulumi.yaml"), "s", require_file=True)
+    assert config.secret_keys == ["p:nested", "p:token"]
+    assert config.values["p:token"] == "preflight-secret:p:token"
+    assert json.loads(config.values["p:nested"]) == {"a": ["preflight-secret:p:nested", 1]}
+    assert json.loads(config.values["p:number"]) == {"secure": 12}
+
+
 @pytest.mark.parametrize(
     ("value", "text"),
     [(2.0, "2"), (2.5, "2.5"), (1e20, "100000000000000000000"), (1e21, "1e+21"), (1e-6, "0.000001"), (1e-7, "1e-7")],
