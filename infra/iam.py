@@ -57,6 +57,16 @@ def role_arn(settings: Settings, owner: str, role: str) -> str:
     return role_arn_in(settings.partition, settings.account_id, naming.role_name(settings.environment, owner, role))
 
 
+def regional_arn(settings: Settings, service: str, resource: str) -> str:
+    """The ARN of a regional resource of this stack's account, e.g. ``regional_arn(s, "eks", "cluster/c")``."""
+    return f"arn:{settings.partition}:{service}:{settings.region}:{settings.account_id}:{resource}"
+
+
+def bucket_arn(settings: Settings, bucket: str) -> str:
+    """An S3 bucket's ARN (bucket ARNs carry neither region nor account)."""
+    return f"arn:{settings.partition}:s3:::{bucket}"
+
+
 def service_principal(service: str) -> str:
     return f"{service}.amazonaws.com"
 

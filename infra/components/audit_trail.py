@@ -58,7 +58,7 @@ def bucket_name(settings: Settings) -> str:
 
 
 def bucket_arn(settings: Settings) -> str:
-    return f"arn:{settings.partition}:s3:::{bucket_name(settings)}"
+    return iam.bucket_arn(settings, bucket_name(settings))
 
 
 def log_group_name(settings: Settings) -> str:
@@ -66,7 +66,7 @@ def log_group_name(settings: Settings) -> str:
 
 
 def log_group_arn(settings: Settings) -> str:
-    return f"arn:{settings.partition}:logs:{settings.region}:{settings.account_id}:log-group:{log_group_name(settings)}"
+    return iam.regional_arn(settings, "logs", f"log-group:{log_group_name(settings)}")
 
 
 def event_selectors(

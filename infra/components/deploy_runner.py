@@ -269,10 +269,6 @@ class RunnerScope:
     pod_identity_role_arns: tuple[str, ...] = ()
 
 
-def _arn(settings: Settings, service: str, resource: str) -> str:
-    return f"arn:{settings.partition}:{service}:{settings.region}:{settings.account_id}:{resource}"
-
-
 def log_group_name(settings: Settings, owner: str) -> str:
     return naming.log_group_name(settings.environment, owner, REPOSITORY)
 
@@ -283,9 +279,9 @@ def repository_name(settings: Settings, owner: str) -> str:
 
 def runner_permissions(settings: Settings, scope: RunnerScope) -> list[iam.Statement]:
     """The runner role's permissions, each statement for one need of the in-VPC run (docs/deploy.md)."""
-    bucket = f"arn:{settings.partition}:s3:::{scope.backend.bucket}"
-    group = _arn(settings, "logs", f"log-group:{log_group_name(settings, scope.owner)}")
-    cluster = _arn(settings, "eks", f"cluster/{scope.cluster_name}")
+    bucket = iam.bucket_arn(settings, scope.backend.bucket)
+    group = iam.regional_arn(settings, "logs", f"log-group:{log_group_name(settings, scope.owner)}")
+    cluster = iam.regional_arn(settings, "eks", f"cluster/{scope.cluster_name}")
     statements: list[iam.Statement] = [
         {
             # The source archive (CodeBuild's S3 source reads a given version of it) and the backend's
@@ -347,7 +343,7 @@ def runner_permissions(settings: Settings, scope: RunnerScope) -> list[iam.State
             "Sid": "PullRunnerImage",
             "Effect": "Allow",
             "Action": list(PULL_ACTIONS),
-            "Resource": _arn(settings, "ecr", f"repository/{repository_name(settings, scope.owner)}"),
+            "Resource": iam.regional_arn(settings, "ecr", f"repository/{repository_name(settings, scope.owner)}"),
         },
         {
             # aws eks wait cluster-active, before the run.
@@ -370,7 +366,7 @@ def runner_permissions(settings: Settings, scope: RunnerScope) -> list[iam.State
             "Sid": "AuthorizeBuildNetworkInterfaces",
             "Effect": "Allow",
             "Action": "ec2:CreateNetworkInterfacePermission",
-            "Resource": _arn(settings, "ec2", "network-interface/*"),
+            "Resource": iam.regional_arn(settings, "ec2", "network-interface/*"),
             "Condition": {"StringEquals": {"ec2:AuthorizedService": CODEBUILD}},
         },
     ]
@@ -400,7 +396,7 @@ def runner_permissions(settings: Settings, scope: RunnerScope) -> list[iam.State
             "Sid": "ManagePodIdentityAssociations",
             "Effect": "Allow",
             "Action": list(POD_IDENTITY_ACTIONS),
-            "Resource": _arn(settings, "eks", f"podidentityassociation/{scope.cluster_name}/*"),
+            "Resource": iam.regional_arn(settings, "eks", f"podidentityassociation/{scope.cluster_name}/*"),
         },
     ]
     if scope.pod_identity_role_arns:
@@ -436,7 +432,7 @@ def trust_policy(settings: Settings, name: str) -> list[iam.Statement]:
             "Condition": {
                 "StringEquals": {
                     "aws:SourceAccount": settings.account_id,
-                    "aws:SourceArn": _arn(settings, "codebuild", f"project/{name}"),
+                    "aws:SourceArn": iam.regional_arn(settings, "codebuild", f"project/{name}"),
                 }
             },
         }

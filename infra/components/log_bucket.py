@@ -90,7 +90,7 @@ class LogBucket(pulumi.ComponentResource):
             abort_multipart_days=1,
             expiration_days=settings.log_retention_days,
         )
-        bucket_arn = f"arn:{settings.partition}:s3:::{bucket_name}"
+        bucket_arn = iam.bucket_arn(settings, bucket_name)
         aws.s3.BucketPolicy(
             name,
             bucket=self.bucket.id,

@@ -96,7 +96,7 @@ class ModelStore(pulumi.ComponentResource):
             target_prefix=f"{bucket_name}/",
             opts=child,
         )
-        bucket_arn = f"arn:{settings.partition}:s3:::{bucket_name}"
+        bucket_arn = iam.bucket_arn(settings, bucket_name)
         aws.s3.BucketPolicy(
             name,
             bucket=self.bucket.id,

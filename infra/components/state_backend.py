@@ -94,7 +94,7 @@ def backend_url(settings: Settings) -> str:
 
 def secrets_key_alias_arn(settings: Settings) -> str:
     """The stack-secrets key's alias ARN, e.g. ``arn:aws:kms:us-east-1:<account>:alias/prod/platform/stack-secrets``."""
-    return f"arn:{settings.partition}:kms:{settings.region}:{settings.account_id}:{key_alias(settings, STACK_SECRETS)}"
+    return iam.regional_arn(settings, "kms", key_alias(settings, STACK_SECRETS))
 
 
 def secrets_provider_url(settings: Settings) -> str:
@@ -339,7 +339,7 @@ class StateBackend(pulumi.ComponentResource):
         s3.expire_old_versions(
             self, name, self.bucket, "expire-superseded-state", settings.log_retention_days, ABORT_MULTIPART_DAYS
         )
-        bucket_arn = f"arn:{settings.partition}:s3:::{bucket_name}"
+        bucket_arn = iam.bucket_arn(settings, bucket_name)
         aws.s3.BucketPolicy(
             name, bucket=self.bucket.id, policy=iam.document(state_bucket_policy(settings, bucket_arn)), opts=child
         )
