@@ -11,18 +11,10 @@ from __future__ import annotations
 import ipaddress
 import itertools
 from collections import defaultdict
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
+from reference_support import ReferenceStack, reference_stacks
 
-from infra.config import Settings, settings_from_stack_file
-from preflight import Preview, preview_program
-
-ROOT = Path(__file__).resolve().parent.parent
-STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 # Resource types whose name is unique per account and region (buckets: globally), with the input that holds it.
 NAMED = {
     "aws:kms/alias:Alias": "name",
@@ -42,40 +34,23 @@ NAMED = {
 }
 
 
-@dataclass(frozen=True)
-class Stack:
-    """One reference stack: its settings, preview, and the account and region it deploys to."""
-
-    name: str
-    settings: Settings
-    preview: Preview
-
-    @property
-    def account(self) -> str:
-        baseline = self.settings.baseline
-        return baseline.account_id if baseline is not None else self.settings.account_id
-
-    @property
-    def names(self) -> set[tuple[str, str]]:
-        return {
-            (record.type, str(record.inputs[NAMED[record.type]]))
-            for record in self.preview.resources
-            if record.type in NAMED and isinstance(record.inputs.get(NAMED[record.type]), str)
-        }
-
-
-def load(name: str) -> Stack:
-    raw: dict[str, Any] = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{name}.yaml").read_text())["config"]
-    return Stack(name, settings_from_stack_file(raw, name), preview_program(ROOT, name, mode="update"))
+def physical_names(stack: ReferenceStack) -> set[tuple[str, str]]:
+    """The (type, name) of every resource of ``stack`` whose name is unique per account and region."""
+    return {
+        (record.type, str(record.inputs[NAMED[record.type]]))
+        for record in stack.preview.resources
+        if record.type in NAMED and isinstance(record.inputs.get(NAMED[record.type]), str)
+    }
 
 
 @pytest.fixture(scope="module")
-def stacks() -> list[Stack]:
-    return [load(name) for name in STACKS]
+def stacks() -> list[ReferenceStack]:
+    """Every stack file in stacks/, run whole in update mode (reference_support)."""
+    return list(reference_stacks().values())
 
 
 @pytest.mark.slow
-def test_no_two_stacks_share_a_cidr(stacks: list[Stack]) -> None:
+def test_no_two_stacks_share_a_cidr(stacks: list[ReferenceStack]) -> None:
     blocks = [
         (stack.name, ipaddress.IPv4Network(record.inputs["cidrBlock"]))
         for stack in stacks
@@ -87,13 +62,13 @@ def test_no_two_stacks_share_a_cidr(stacks: list[Stack]) -> None:
 
 
 @pytest.mark.slow
-def test_no_two_stacks_share_a_tenant_name_prefix(stacks: list[Stack]) -> None:
+def test_no_two_stacks_share_a_tenant_name_prefix(stacks: list[ReferenceStack]) -> None:
     owners: dict[str, set[str]] = defaultdict(set)
     for stack in stacks:
         env = stack.settings.environment
         for tenant in stack.settings.tenants:
             prefixes = {f"aip-{env}-{tenant.name}-", f"alias/{env}/{tenant.name}/"}
-            used = [name for _, name in stack.names if any(name.startswith(prefix) for prefix in prefixes)]
+            used = [name for _, name in physical_names(stack) if any(name.startswith(prefix) for prefix in prefixes)]
             assert used, f"{stack.name}: no resource named for tenant {tenant.name}"
             owners[f"aip-{env}-{tenant.name}"].add(stack.name)
     shared = {prefix: sorted(names) for prefix, names in owners.items() if len(names) > 1}
@@ -102,11 +77,11 @@ def test_no_two_stacks_share_a_tenant_name_prefix(stacks: list[Stack]) -> None:
 
 
 @pytest.mark.slow
-def test_no_two_stacks_share_a_key_alias_or_name_in_one_account(stacks: list[Stack]) -> None:
+def test_no_two_stacks_share_a_key_alias_or_name_in_one_account(stacks: list[ReferenceStack]) -> None:
     collisions = set()
     for a, b in itertools.combinations(stacks, 2):
         same_place = (a.account, a.settings.region) == (b.account, b.settings.region)
-        for token, name in a.names & b.names:
+        for token, name in physical_names(a) & physical_names(b):
             # Bucket names are global; every other name is per account and region.
             if same_place or token == "aws:s3/bucket:Bucket":
                 collisions.add((a.name, b.name, token, name))
@@ -114,15 +89,15 @@ def test_no_two_stacks_share_a_key_alias_or_name_in_one_account(stacks: list[Sta
 
 
 @pytest.mark.slow
-def test_tier_c_key_aliases_are_unique_everywhere(stacks: list[Stack]) -> None:
+def test_tier_c_key_aliases_are_unique_everywhere(stacks: list[ReferenceStack]) -> None:
     aliases: dict[str, set[str]] = defaultdict(set)
     for stack in stacks:
-        for token, name in stack.names:
+        for token, name in physical_names(stack):
             if token == "aws:kms/alias:Alias":
                 aliases[name].add(stack.name)
     tier_c = [stack for stack in stacks if stack.settings.deployment in ("single-tenant-cluster", "dedicated-hosts")]
     assert len(tier_c) == 2
     for stack in tier_c:
-        own = [name for token, name in stack.names if token == "aws:kms/alias:Alias"]
+        own = [name for token, name in physical_names(stack) if token == "aws:kms/alias:Alias"]
         assert own
         assert all(aliases[name] == {stack.name} for name in own), stack.name
