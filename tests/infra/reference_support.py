@@ -1,8 +1,8 @@
 """Every reference stack (stacks/), run whole in preflight's update mode, with its settings and deployment stage.
 
-Shared by the proofs that hold all reference stacks together: no two stacks collide (test_reference_stacks_distinct.py),
-every principal a policy names exists by the time it
-is used (test_principals_exist.py), every image a stack deploys is pullable (test_images_pullable.py).
+Shared by the proofs that hold all reference stacks together: no two stacks collide
+(test_reference_stacks_distinct.py), every principal a policy names exists by the time it is used
+(test_principals_exist.py), every image a stack deploys is pullable (test_images_pullable.py).
 """
 
 from __future__ import annotations
